@@ -1,0 +1,205 @@
+import NIOConcurrencyHelpers
+import NIOWebSocket
+import WireProtocol
+
+extension Endpoint {
+    /// Every endpoint the lab knows, in the guide's order.
+    public static let all: [Endpoint] = [.echo]
+}
+
+/// The endpoints a lab hosts, which of them are switched on, and their live connections.
+///
+/// Routes are fixed once the server is built, so switching happens here, checked on every
+/// upgrade, rather than by rebuilding the router.
+public final class EndpointRegistry: Sendable {
+    public let endpoints: [Endpoint]
+    private let enabled: NIOLockedValueBox<Set<String>>
+    public let connections = LiveConnections()
+
+    public struct UnknownEndpoint: Error, CustomStringConvertible {
+        public let name: String
+        public let known: [String]
+        public var description: String {
+            "no endpoint named '\(name)'; the endpoints are: \(known.joined(separator: ", "))"
+        }
+    }
+
+    /// - Parameter only: the names to switch on; nil switches all on.
+    public init(endpoints: [Endpoint] = Endpoint.all, only: [String]? = nil) throws {
+        self.endpoints = endpoints
+        let names = endpoints.map(\.name)
+        for name in only ?? [] where !names.contains(name) {
+            throw UnknownEndpoint(name: name, known: names)
+        }
+        enabled = NIOLockedValueBox(Set(only ?? names))
+    }
+
+    public func endpoint(named name: String) -> Endpoint? {
+        endpoints.first { $0.name == name }
+    }
+
+    public func isEnabled(_ name: String) -> Bool {
+        enabled.withLockedValue { $0.contains(name) }
+    }
+
+    public var enabledEndpoints: [Endpoint] {
+        endpoints.filter { isEnabled($0.name) }
+    }
+
+    /// Switches an endpoint on or off. Switching off closes its live connections with 1001.
+    /// - Returns: how many connections were closed.
+    @discardableResult
+    public func setEnabled(_ name: String, _ on: Bool) async throws -> Int {
+        guard endpoint(named: name) != nil else { throw UnknownEndpoint(name: name, known: endpoints.map(\.name)) }
+        enabled.withLockedValue { set in
+            if on { set.insert(name) } else { set.remove(name) }
+        }
+        guard !on else { return 0 }
+        return await connections.closeAll(endpoint: name, code: .goingAway, reason: "endpoint \(name) switched off")
+    }
+
+    public enum Resolution: Sendable {
+        case route(Endpoint, WebSocketRoute, parameters: [String: String])
+        case switchedOff(Endpoint)
+        case notFound
+    }
+
+    /// Finds the WebSocket route for a path; the most specific pattern wins.
+    public func resolveWebSocket(path: String) -> Resolution {
+        let path = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+        var best: (Endpoint, WebSocketRoute, [String: String])?
+        for endpoint in endpoints {
+            for route in endpoint.webSocketRoutes {
+                guard let parameters = route.pattern.match(path) else { continue }
+                if best == nil || route.pattern.specificity > best!.1.pattern.specificity {
+                    best = (endpoint, route, parameters)
+                }
+            }
+        }
+        guard let (endpoint, route, parameters) = best else { return .notFound }
+        return isEnabled(endpoint.name) ? .route(endpoint, route, parameters: parameters) : .switchedOff(endpoint)
+    }
+
+    /// The lines that list what is on, for 404 pages and banners.
+    public func describeEnabled() -> [String] {
+        let on = enabledEndpoints
+        guard !on.isEmpty else { return ["(no endpoint is switched on)"] }
+        let width = on.map(\.name.count).max() ?? 0
+        return on.flatMap { endpoint in
+            endpoint.webSocketRoutes.map { route in
+                endpoint.name.padding(width) + "  ws  " + route.pattern.description + "  " + endpoint.summary
+            }
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// Live server-side WebSocket connections, so that switching an endpoint off or stopping the
+/// server can close them with a proper close frame instead of dropping them.
+public final class LiveConnections: Sendable {
+    struct Connection: Sendable {
+        let endpoint: String
+        let close: @Sendable (CloseCode, String) async -> Void
+        let finished: SessionEnd
+    }
+
+    private let state = NIOLockedValueBox<(next: Int, open: [Int: Connection])>((0, [:]))
+
+    public var count: Int { state.withLockedValue { $0.open.count } }
+
+    public func count(endpoint: String) -> Int {
+        state.withLockedValue { $0.open.values.filter { $0.endpoint == endpoint }.count }
+    }
+
+    /// Runs `session` as a registered connection; it is removed when the session ends.
+    func run(
+        endpoint: String,
+        close: @escaping @Sendable (CloseCode, String) async -> Void,
+        session: () async throws -> Void
+    ) async rethrows {
+        let finished = SessionEnd()
+        let id = state.withLockedValue { state in
+            let id = state.next
+            state.next += 1
+            state.open[id] = Connection(endpoint: endpoint, close: close, finished: finished)
+            return id
+        }
+        defer {
+            state.withLockedValue { _ = $0.open.removeValue(forKey: id) }
+            finished.finish()
+        }
+        try await session()
+    }
+
+    /// Sends a close frame on every matching connection and waits (up to `timeout`) for their
+    /// sessions to end. - Returns: how many were closed.
+    @discardableResult
+    public func closeAll(endpoint: String? = nil, code: CloseCode, reason: String, timeout: Duration = .seconds(3)) async -> Int {
+        let targets = state.withLockedValue { state in
+            state.open.values.filter { endpoint == nil || $0.endpoint == endpoint }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for connection in targets {
+                group.addTask {
+                    await connection.close(code, reason)
+                    await connection.finished.wait(timeout: timeout)
+                }
+            }
+        }
+        return targets.count
+    }
+}
+
+/// A one-shot "this session has ended" signal that any number of tasks can wait on.
+final class SessionEnd: Sendable {
+    private struct State {
+        var done = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func finish() {
+        let waiters = state.withLockedValue { state in
+            state.done = true
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns when the session has ended or `timeout` has passed, whichever is first.
+    func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitUntilFinished() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitUntilFinished() async {
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLockedValue { state in
+                    if state.done || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import WireProtocol
+
+/// What the lab answers to a WebSocket upgrade request.
+public enum UpgradeVerdict: Sendable, Equatable {
+    case accept
+    case refuse(HTTPResponseStatus, headers: [(String, String)] = [], body: String)
+
+    public static func == (lhs: UpgradeVerdict, rhs: UpgradeVerdict) -> Bool {
+        switch (lhs, rhs) {
+        case (.accept, .accept): true
+        case (.refuse(let a, let ah, let ab), .refuse(let b, let bh, let bb)):
+            a == b && ab == bb && ah.map { "\($0.0): \($0.1)" } == bh.map { "\($0.0): \($0.1)" }
+        default: false
+        }
+    }
+}
+
+extension EndpointRegistry {
+    /// The checks of RFC 6455 §4.2.1, plus the lab's own: does the path exist, is it switched on.
+    /// Hummingbird would answer every refusal with a bare `400`; a learner needs the real reason.
+    public func verdict(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> UpgradeVerdict {
+        let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        guard method == .GET else {
+            return .refuse(.methodNotAllowed, headers: [("Allow", "GET")], body: "A WebSocket upgrade must be a GET request, not \(method.rawValue).\n")
+        }
+        switch resolveWebSocket(path: path) {
+        case .notFound:
+            return .refuse(.notFound, body: "No WebSocket endpoint at \(path).\n" + onPage())
+        case .switchedOff(let endpoint):
+            return .refuse(
+                .serviceUnavailable,
+                body: "The \(endpoint.name) endpoint is switched off (in the wirelab REPL: enable \(endpoint.name)).\n" + onPage()
+            )
+        case .route:
+            break
+        }
+        guard headers[canonicalForm: "Connection"].contains(where: { $0.lowercased() == "upgrade" }) else {
+            return .refuse(.badRequest, body: "The Connection header must include \"Upgrade\".\n")
+        }
+        let versions = headers["Sec-WebSocket-Version"]
+        guard versions == ["13"] else {
+            let sent = versions.isEmpty ? "none" : versions.joined(separator: ", ")
+            return .refuse(
+                .upgradeRequired,
+                headers: [("Sec-WebSocket-Version", "13")],
+                body: "This server speaks WebSocket version 13 (RFC 6455); the request asked for \(sent).\n"
+            )
+        }
+        let keys = headers["Sec-WebSocket-Key"]
+        guard keys.count == 1, let key = keys.first else {
+            return .refuse(.badRequest, body: "The request needs exactly one Sec-WebSocket-Key header; it had \(keys.count).\n")
+        }
+        guard Handshake.isValidKey(key) else {
+            return .refuse(.badRequest, body: "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters); got \"\(key)\".\n")
+        }
+        return .accept
+    }
+
+    private func onPage() -> String {
+        "Endpoints that are on:\n" + describeEnabled().map { "  " + $0 + "\n" }.joined()
+    }
+}
+
+/// Sits between NIO's HTTP request decoder and its upgrade handler for a connection's first
+/// request. An upgrade request the lab refuses is answered here, with the real status and a body
+/// that says why; anything else passes through, and the gate steps out of the pipeline (after an
+/// upgrade, raw WebSocket bytes must not reach it).
+final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let registry: EndpointRegistry
+    private let logger: Logger
+    /// True while the parts of a refused request are being dropped.
+    private var refusing = false
+
+    init(registry: EndpointRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if refusing { return }
+        guard case .head(let head) = part,
+            head.headers["Upgrade"].contains(where: { $0.lowercased() == "websocket" })
+        else {
+            passThrough(context: context, data: data)
+            return
+        }
+        switch registry.verdict(method: head.method, uri: head.uri, headers: head.headers) {
+        case .accept:
+            passThrough(context: context, data: data)
+        case .refuse(let status, let extraHeaders, let body):
+            refusing = true
+            logger.info("refused WebSocket upgrade", metadata: ["path": "\(head.uri.redactingQuery)", "status": "\(status.code)"])
+            var headers = HTTPHeaders(extraHeaders)
+            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                // Tell the upgrade handler the exchange is over; it closes the channel quietly.
+                loopBoundContext.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+        }
+    }
+}
+
+extension HandshakeGate {
+    private func passThrough(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+extension String {
+    /// The path with any query string replaced, so tokens in URLs never reach a log line.
+    var redactingQuery: String {
+        guard let question = firstIndex(of: "?") else { return self }
+        return String(self[..<question]) + "?[redacted]"
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import WireProtocol
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import ServiceLifecycle
+
+/// How to run a lab server.
+public struct LabConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 asks the system for a free port.
+    public var port = 8000
+    /// The endpoint names to switch on; nil switches all on.
+    public var only: [String]?
+    public var limits = LabLimits()
+    public var logger = Logger(label: "wirelab.server")
+
+    public init() {}
+}
+
+public enum LabError: Error, CustomStringConvertible {
+    case addressInUse(host: String, port: Int)
+    case cannotBind(host: String, port: Int, reason: String)
+    case stoppedBeforeStarting
+
+    public var description: String {
+        switch self {
+        case .addressInUse(let host, let port):
+            "port \(port) on \(host) is already in use; pick another with --port (e.g. --port \(port + 1), or --port 0 for any free port)"
+        case .cannotBind(let host, let port, let reason): "cannot listen on \(host):\(port): \(reason)"
+        case .stoppedBeforeStarting: "the server stopped before it started listening"
+        }
+    }
+}
+
+/// The in-process server that hosts the guide's endpoints.
+public final class Lab: Sendable {
+    public let registry: EndpointRegistry
+    public let configuration: LabConfiguration
+    private let running = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
+
+    public init(configuration: LabConfiguration) throws {
+        self.configuration = configuration
+        self.registry = try EndpointRegistry(only: configuration.only)
+    }
+
+    /// Starts listening in the background. - Returns: the port it is listening on.
+    public func start() async throws -> Int {
+        let (events, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
+        let app = Application(
+            router: makeRouter(),
+            server: makeServerBuilder(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in continuation.yield(.success(channel.localAddress?.port ?? 0)) },
+            logger: configuration.logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: configuration.logger))
+        let configuration = self.configuration
+        let task = Task {
+            do {
+                try await group.run()
+                continuation.yield(.failure(LabError.stoppedBeforeStarting))
+            } catch {
+                continuation.yield(.failure(Self.explain(error, configuration)))
+            }
+            continuation.finish()
+        }
+        running.withLockedValue { $0 = (group, task) }
+        for await event in events {
+            return try event.get()
+        }
+        throw LabError.stoppedBeforeStarting
+    }
+
+    /// Closes every live WebSocket with 1001 "going away", then stops listening.
+    public func stop() async {
+        guard let (group, task) = running.withLockedValue({ state in defer { state = nil }; return state }) else { return }
+        await registry.connections.closeAll(code: .goingAway, reason: "server shutting down")
+        await group.triggerGracefulShutdown()
+        await task.value
+    }
+
+    /// For `wirelab serve`: runs until SIGINT or SIGTERM, then stops cleanly.
+    public func runUntilSignalled(onListening: @Sendable (Int) -> Void) async throws {
+        let port = try await start()
+        onListening(port)
+        let signals = ServiceGroup(
+            configuration: .init(services: [UntilShutdown()], gracefulShutdownSignals: [.sigint, .sigterm], logger: configuration.logger)
+        )
+        try? await signals.run()
+        configuration.logger.info("shutting down: closing WebSockets with 1001")
+        await stop()
+    }
+
+    private func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: LabFallback(registry: registry))
+        return router
+    }
+
+    private func makeServerBuilder() -> HTTPServerBuilder {
+        let registry = self.registry
+        let limits = configuration.limits
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: limits.maxMessageSize,
+            autoPing: limits.pingInterval.map { .enabled(timePeriod: $0) } ?? .disabled,
+            validateUTF8: true
+        )
+        return HTTPServerBuilder { responder in
+            let inner = HTTP1WebSocketUpgradeChannel(
+                responder: responder,
+                configuration: .init(ws: webSocket)
+            ) { request, _, _ in
+                guard case .route(let endpoint, let route, let parameters) = registry.resolveWebSocket(path: request.path ?? "") else {
+                    return .dontUpgrade  // the HandshakeGate has already answered with the reason
+                }
+                return .upgrade([:]) { inbound, outbound, context in
+                    let close: @Sendable (CloseCode, String) async -> Void = { code, reason in
+                        try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
+                    }
+                    try await registry.connections.run(endpoint: endpoint.name, close: close) {
+                        let session = WebSocketSession(
+                            parameters: parameters, inbound: inbound, outbound: outbound, limits: limits, logger: context.logger
+                        )
+                        try await route.session(session)
+                    }
+                }
+            }
+            return LabChildChannel(inner: inner, registry: registry)
+        }
+    }
+
+    private static func explain(_ error: any Error, _ configuration: LabConfiguration) -> any Error {
+        guard let ioError = error as? IOError else { return error }
+        if ioError.errnoCode == EADDRINUSE {
+            return LabError.addressInUse(host: configuration.host, port: configuration.port)
+        }
+        return LabError.cannotBind(host: configuration.host, port: configuration.port, reason: "\(ioError)")
+    }
+}
+
+/// A service that only waits for graceful shutdown: with signal handling on, it turns SIGINT or
+/// SIGTERM into "return".
+private struct UntilShutdown: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
+    }
+}

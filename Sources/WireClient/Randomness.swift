@@ -1,0 +1,23 @@
+import NIOConcurrencyHelpers
+import NIOWebSocket
+import WireProtocol
+
+/// The one source of the client's random values (Sec-WebSocket-Key, masking keys), injected so
+/// that `--seed N` makes them repeatable.
+public final class Randomness: Sendable {
+    private let generator: NIOLockedValueBox<any RandomNumberGenerator & Sendable>
+
+    public init(_ entropy: Entropy) {
+        generator = NIOLockedValueBox(entropy.makeGenerator())
+    }
+
+    public func requestKey() -> String {
+        generator.withLockedValue { generator in Handshake.makeKey(using: &generator) }
+    }
+
+    public func maskingKey() -> WebSocketMaskingKey {
+        generator.withLockedValue { generator in
+            WebSocketMaskingKey.random(using: &generator)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// Where a client connects: parsed from `ws://host:port/path?query` or a bare path on the lab.
+public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// The request target: path and query, as sent in the request line.
+    public var path: String
+
+    public init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public struct BadURL: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Accepts `ws://host[:port]/path`, `http://…` (the same socket), or `/path` relative to `lab`.
+    public init(parsing text: String, lab: (host: String, port: Int)?) throws {
+        if text.hasPrefix("/") {
+            guard let lab else { throw BadURL(description: "\(text) is a path, but no lab server is running; give a full ws:// URL") }
+            self.init(host: lab.host, port: lab.port, path: text)
+            return
+        }
+        let schemes = ["ws://": 80, "http://": 80]
+        if text.hasPrefix("wss://") || text.hasPrefix("https://") {
+            throw BadURL(description: "\(text) needs TLS; wirelab's tapped client speaks plain ws:// so that every byte can be shown")
+        }
+        guard let (scheme, defaultPort) = schemes.first(where: { text.hasPrefix($0.key) }) else {
+            throw BadURL(description: "\(text) is not a WebSocket URL; use /path on the lab or ws://host:port/path")
+        }
+        let rest = text.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var path = String(rest.dropFirst(authority.count))
+        if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        guard !authority.isEmpty else { throw BadURL(description: "\(text) has no host") }
+        var host = String(authority)
+        var port = defaultPort
+        if authority.hasPrefix("[") {  // [::1]:8000
+            guard let close = authority.firstIndex(of: "]") else { throw BadURL(description: "\(text): unclosed [ in the host") }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let value = Int(after.dropFirst()), (1...65535).contains(value) else { throw BadURL(description: "\(text): bad port") }
+                port = value
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else {
+                throw BadURL(description: "\(text): the port must be a number from 1 to 65535")
+            }
+            port = value
+        }
+        if path.contains(" ") { throw BadURL(description: "\(text): spaces must be percent-encoded (%20)") }
+        self.init(host: host, port: port, path: path)
+    }
+
+    /// The `Host` header value: the port is left out only when it is the scheme's default.
+    public var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? name : "\(name):\(port)"
+    }
+
+    public var description: String { "ws://\(hostHeader)\(path)" }
+}

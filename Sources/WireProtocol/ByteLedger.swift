@@ -1,0 +1,42 @@
+/// A running count of the bytes a connection moved, split by what they were for.
+public struct ByteLedger: Sendable, Equatable {
+    public struct Tally: Sendable, Equatable {
+        /// HTTP start lines and header fields (for a WebSocket: the opening handshake).
+        public var httpHeads = 0
+        public var httpBodies = 0
+        /// WebSocket frame headers: 2-14 bytes per frame, masking key included.
+        public var frameHeaders = 0
+        public var framePayloads = 0
+        /// Bytes that could not be classified.
+        public var other = 0
+        public var frames = 0
+
+        public var total: Int { httpHeads + httpBodies + frameHeaders + framePayloads + other }
+        public var overhead: Int { httpHeads + frameHeaders }
+    }
+
+    public var up = Tally()
+    public var down = Tally()
+
+    public init() {}
+
+    public var total: Int { up.total + down.total }
+
+    public mutating func record(_ event: WireEvent) {
+        switch event {
+        case .httpHead(let direction, let head): self[direction].httpHeads += head.byteCount
+        case .httpBody(let direction, let bytes): self[direction].httpBodies += bytes.count
+        case .frame(let direction, let frame, _):
+            self[direction].frameHeaders += frame.header.count
+            self[direction].framePayloads += frame.wirePayload.count
+            self[direction].frames += 1
+        case .reassembled: break  // its bytes were counted frame by frame
+        case .undecodable(let direction, _, let bytes): self[direction].other += bytes.count
+        }
+    }
+
+    public subscript(direction: Direction) -> Tally {
+        get { direction == .up ? up : down }
+        set { if direction == .up { up = newValue } else { down = newValue } }
+    }
+}

@@ -1,0 +1,163 @@
+/// The REPL's commands: their names, usage and help text. Execution lives in ``Session``.
+struct CommandHelp: Sendable {
+    let name: String
+    let usage: String
+    let summary: String
+    let details: [String]
+
+    static let all: [CommandHelp] = [
+        .init(name: "open", usage: "open PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY]",
+              summary: "open a WebSocket client and show its handshake",
+              details: [
+                "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
+                "Clients are named c1, c2, … unless you say `as NAME`; the newest becomes the current client.",
+                "--key sets the Sec-WebSocket-Key, e.g. the RFC 6455 sample dGhlIHNhbXBsZSBub25jZQ==.",
+              ]),
+        .init(name: "send", usage: "send [--binary HEX | --fill N] MESSAGE",
+              summary: "send a text frame (or binary) on the current client",
+              details: [
+                "Everything after `send ` is the message, spaces included: send hello world",
+                "--binary 01ff sends the bytes 0x01 0xff in a binary frame.",
+                "--fill 70000 sends a text message of that many bytes, to see the 16- and 64-bit length forms.",
+                "NAME: MESSAGE sends on the client NAME without switching to it.",
+              ]),
+        .init(name: "ping", usage: "ping [TEXT]",
+              summary: "send a ping frame; the server must answer with a pong carrying the same bytes",
+              details: ["A ping carries at most 125 bytes (control frames are small by rule)."]),
+        .init(name: "close", usage: "close [CODE [REASON]]",
+              summary: "start the closing handshake (default code 1000)",
+              details: [
+                "The server answers with its own close frame, then the TCP connection ends.",
+                "Try a code that may not be sent, such as 1005, to see the server's answer.",
+              ]),
+        .init(name: "drop", usage: "drop",
+              summary: "cut the TCP connection without a close frame (what a crash looks like)",
+              details: ["The other side sees 1006 abnormal closure: no close frame ever arrived."]),
+        .init(name: "clients", usage: "clients",
+              summary: "list clients with their state and the bytes each has moved",
+              details: ["Bytes are counted from the tap: handshake, frame headers and payload apart."]),
+        .init(name: "use", usage: "use NAME", summary: "make NAME the current client", details: []),
+        .init(name: "handshake", usage: "handshake [NAME]",
+              summary: "show the last opening handshake again", details: []),
+        .init(name: "view", usage: "view quiet|frames|bytes",
+              summary: "choose how much of each frame to show",
+              details: [
+                "quiet: one line per frame · frames: every header bit explained (default) · bytes: full hex dumps too",
+              ]),
+        .init(name: "endpoints", usage: "endpoints",
+              summary: "list the lab's endpoints, on or off, with their URLs", details: []),
+        .init(name: "enable", usage: "enable NAME", summary: "switch a lab endpoint on", details: []),
+        .init(name: "disable", usage: "disable NAME",
+              summary: "switch a lab endpoint off; its connections are closed with 1001",
+              details: ["New upgrades to it are refused with 503 until you enable it again."]),
+        .init(name: "wait", usage: "wait DURATION", summary: "pause, e.g. wait 500ms or wait 2s (for scripts)", details: []),
+        .init(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", details: []),
+        .init(name: "quit", usage: "quit", summary: "close every client and leave (Ctrl-D works too)", details: []),
+    ]
+
+    static func named(_ name: String) -> CommandHelp? {
+        all.first { $0.name == name }
+    }
+
+    /// The command closest to a mistyped word, if any is close enough to be a good guess.
+    static func suggestion(for word: String) -> CommandHelp? {
+        let scored = all.map { ($0, editDistance(word.lowercased(), $0.name)) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        if best.1 <= max(1, word.count / 3) { return best.0 }
+        return all.first { $0.name.hasPrefix(word.lowercased()) && !word.isEmpty }
+    }
+}
+
+/// Edit distance counting a swap of neighbours as one edit ("sned" is one edit from "send").
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { table[i][0] = i }
+    for j in 0...b.count { table[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+            }
+        }
+    }
+    return table[a.count][b.count]
+}
+
+/// A user mistake: printed with the command's usage, never fatal.
+struct UsageError: Error {
+    let message: String
+    let usage: String?
+
+    init(_ message: String, usage: String? = nil) {
+        self.message = message
+        self.usage = usage
+    }
+}
+
+/// Splits words like a shell: spaces separate, "double" or 'single' quotes group, \ escapes.
+func splitWords(_ text: String) throws -> [String] {
+    var words: [String] = []
+    var current = ""
+    var inWord = false
+    var quote: Character?
+    var escaping = false
+    for character in text {
+        if escaping {
+            current.append(character)
+            escaping = false
+            continue
+        }
+        switch character {
+        case "\\" where quote != "'":
+            escaping = true
+            inWord = true
+        case "\"", "'":
+            if quote == nil {
+                quote = character
+                inWord = true
+            } else if quote == character {
+                quote = nil
+            } else {
+                current.append(character)
+            }
+        case " " where quote == nil, "\t" where quote == nil:
+            if inWord { words.append(current) }
+            current = ""
+            inWord = false
+        default:
+            current.append(character)
+            inWord = true
+        }
+    }
+    if let quote { throw UsageError("unclosed \(quote) quote") }
+    if escaping { throw UsageError("a \\ at the end of the line escapes nothing") }
+    if inWord { words.append(current) }
+    return words
+}
+
+/// `500ms`, `2s`, `1.5s`, or a plain number of seconds.
+func parseDuration(_ text: String) -> Duration? {
+    if text.hasSuffix("ms"), let value = Double(text.dropLast(2)), value >= 0 { return .milliseconds(value) }
+    if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 { return .milliseconds(value * 1000) }
+    if let value = Double(text), value >= 0 { return .milliseconds(value * 1000) }
+    return nil
+}
+
+/// `01ff`, `01 ff`, `0x01 0xff`: pairs of hex digits.
+func parseHex(_ text: String) -> [UInt8]? {
+    let digits = text.split(separator: " ").map { $0.hasPrefix("0x") ? $0.dropFirst(2) : $0[...] }.joined()
+    guard digits.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    var index = digits.startIndex
+    while index < digits.endIndex {
+        let next = digits.index(index, offsetBy: 2)
+        guard let byte = UInt8(digits[index..<next], radix: 16) else { return nil }
+        bytes.append(byte)
+        index = next
+    }
+    return bytes
+}

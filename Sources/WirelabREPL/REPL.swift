@@ -1,0 +1,116 @@
+import Foundation
+import NIOConcurrencyHelpers
+import LabServer
+import Logging
+import WireClient
+import WireProtocol
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// How a REPL session starts.
+public struct REPLOptions: Sendable {
+    /// The in-process lab server; nil runs the REPL without one (clients then need full URLs).
+    public var lab: LabConfiguration? = LabConfiguration()
+    public var entropy: Entropy = .system
+    /// nil decides from the terminal and `NO_COLOR`.
+    public var color: Bool?
+    public var historyPath: String? = REPLOptions.defaultHistoryPath()
+
+    public init() {}
+
+    /// `$XDG_STATE_HOME/wirelab/history`, default `~/.local/state/wirelab/history`.
+    public static func defaultHistoryPath() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["HOME"].map { $0 + "/.local/state" }
+        guard let base else { return nil }
+        let directory = base + "/wirelab"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory + "/history"
+    }
+}
+
+public enum REPL {
+    /// Runs a REPL on the process's stdin and stdout until `quit` or end of input.
+    public static func run(_ options: REPLOptions) async throws {
+        let terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        let colorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
+        let style = Styler(enabled: options.color ?? (terminal && colorEnv))
+        let prompt = PromptState()
+        let ui = terminal ? TerminalUI(prompt: { prompt.text }, historyPath: options.historyPath) : nil
+        let console: any Console = ui ?? PlainConsole()
+        let session = try await start(options, console: console, style: style, interactive: terminal)
+        let lines = ui?.lines() ?? readLines()
+        for await line in lines {
+            let keepGoing = await session.execute(line)
+            prompt.text = await session.promptText
+            ui?.commandFinished()
+            if !keepGoing { break }
+        }
+        await finish(session)
+    }
+
+    /// Starts the lab (when configured) and prints the banner.
+    static func start(_ options: REPLOptions, console: any Console, style: Styler, interactive: Bool) async throws -> Session {
+        var lab: Lab?
+        var address: (host: String, port: Int)?
+        if var configuration = options.lab {
+            // The REPL's screen is for the wire; server chatter below warnings stays out of it.
+            if configuration.logger.logLevel < .warning { configuration.logger.logLevel = .warning }
+            let server = try Lab(configuration: configuration)
+            let port = try await server.start()
+            lab = server
+            address = (configuration.host, port)
+        }
+        let session = Session(
+            lab: lab, labAddress: address, console: console, style: style, randomness: Randomness(options.entropy), interactive: interactive
+        )
+        console.lines(banner(lab: lab, address: address, style: style))
+        return session
+    }
+
+    static func finish(_ session: Session) async {
+        await session.closeAll()
+        await session.lab?.stop()
+    }
+
+    static func banner(lab: Lab?, address: (host: String, port: Int)?, style: Styler) -> [String] {
+        guard let lab, let address else {
+            return [style.bold("wirelab") + " · no lab server in this session; open clients with full ws:// URLs", "type help for the commands"]
+        }
+        let on = lab.registry.enabledEndpoints.flatMap { endpoint in endpoint.webSocketRoutes.map { "\(endpoint.name) \($0.pattern)" } }
+        return [
+            style.bold("wirelab") + " · lab server listening on \(address.host):\(address.port), inside this process",
+            "endpoints on: " + (on.isEmpty ? "none (enable NAME switches one on)" : on.joined(separator: ", ")),
+            "type help for the commands, or start with: open /ws/echo",
+        ]
+    }
+
+    /// Plain lines from stdin, read on their own thread so that no task blocks.
+    static func readLines() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let thread = Thread {
+            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+            continuation.finish()
+        }
+        thread.start()
+        return stream
+    }
+}
+
+/// The prompt shows the current client; the UI thread reads it, the session sets it.
+final class PromptState: Sendable {
+    private let value = NIOLockedValueBox("wirelab> ")
+    var text: String {
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
+    }
+}
+
+extension Session {
+    var promptText: String {
+        currentName.map { "wirelab \($0)> " } ?? "wirelab> "
+    }
+}

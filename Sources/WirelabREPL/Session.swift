@@ -1,0 +1,378 @@
+import Foundation
+import LabServer
+import NIOWebSocket
+import WireClient
+import WireProtocol
+
+/// Everything a REPL session knows: the lab, the clients, the settings. Commands run one at a
+/// time on this actor; frames arriving meanwhile are printed by their ``ClientConnection``.
+actor Session {
+    let lab: Lab?
+    let labAddress: (host: String, port: Int)?
+    let console: any Console
+    let style: Styler
+    let settings = SharedSettings()
+    let randomness: Randomness
+    /// False for pipes and transcripts: then commands wait for the answers they cause, so output
+    /// comes out in a repeatable order.
+    let interactive: Bool
+
+    private var clients: [ClientConnection] = []
+    private var current: ClientConnection?
+    private var lastAttempt: ClientConnection?
+    private var nextNumber = 1
+
+    var currentName: String? { current?.name }
+
+    init(lab: Lab?, labAddress: (host: String, port: Int)?, console: any Console, style: Styler, randomness: Randomness, interactive: Bool) {
+        self.lab = lab
+        self.labAddress = labAddress
+        self.console = console
+        self.style = style
+        self.randomness = randomness
+        self.interactive = interactive
+    }
+
+    // MARK: Running a line
+
+    /// Runs one input line. - Returns: false when the session should end.
+    func execute(_ line: String) async -> Bool {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return true }
+        let word = String(trimmed.prefix { $0 != " " })
+        let rest = String(trimmed.dropFirst(word.count).drop { $0 == " " })
+        do {
+            if word.hasSuffix(":"), let target = client(named: String(word.dropLast())) {
+                try await send(rest, on: target)
+            } else {
+                guard try await run(word.lowercased(), rest) else { return false }
+            }
+        } catch let error as UsageError {
+            console.line(style.red("error: ") + error.message)
+            if let usage = error.usage { console.line("usage: " + usage) }
+        } catch {
+            console.line(style.red("error: ") + "\(error)")
+        }
+        if !interactive { await settle() }
+        return true
+    }
+
+    private func run(_ word: String, _ rest: String) async throws -> Bool {
+        switch word {
+        case "open": try await open(try splitWords(rest))
+        case "send": try await send(rest, on: try requireCurrent())
+        case "ping": try await ping(rest)
+        case "close": try await close(try splitWords(rest))
+        case "drop": try await drop()
+        case "clients": listClients()
+        case "use": try use(try splitWords(rest))
+        case "handshake": try showHandshake(try splitWords(rest))
+        case "view": try setView(try splitWords(rest))
+        case "endpoints": listEndpoints()
+        case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
+        case "wait": try await wait(try splitWords(rest))
+        case "help", "?": try help(try splitWords(rest))
+        case "quit", "exit": return false
+        default:
+            var message = "unknown command '\(word)'"
+            if let guess = CommandHelp.suggestion(for: word) { message += "; did you mean '\(guess.name)'? (\(guess.usage))" }
+            throw UsageError(message + " · type help for the list")
+        }
+        return true
+    }
+
+    // MARK: Clients
+
+    private func open(_ words: [String]) async throws {
+        let usage = CommandHelp.named("open")!.usage
+        var words = words[...]
+        guard let where_ = words.popFirst() else { throw UsageError("open needs a path or URL", usage: usage) }
+        var name: String?
+        var key: String?
+        while let word = words.popFirst() {
+            switch word {
+            case "as":
+                guard let value = words.popFirst() else { throw UsageError("`as` needs a name", usage: usage) }
+                name = value
+            case "--key":
+                guard let value = words.popFirst(), !value.isEmpty else { throw UsageError("--key needs a value", usage: usage) }
+                key = value
+            default: throw UsageError("unexpected '\(word)'", usage: usage)
+            }
+        }
+        let target: WebSocketTarget
+        do {
+            target = try WebSocketTarget(parsing: where_, lab: labAddress)
+        } catch let error as WebSocketTarget.BadURL {
+            throw UsageError(error.description, usage: usage)
+        }
+        let clientName = name ?? "c\(nextNumber)"
+        guard clientName.first?.isLetter == true, clientName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw UsageError("a client name starts with a letter and has only letters, digits, _ and -", usage: usage)
+        }
+        if let existing = client(named: clientName), !existing.isClosed {
+            throw UsageError("\(clientName) is already open; close it or pick another name with `as`")
+        }
+        let requestKey = key ?? randomness.requestKey()
+        if !Handshake.isValidKey(requestKey) {
+            console.line(style.yellow("note: ") + "\(requestKey) is not 16 bytes of base64, so a correct server will refuse it")
+        }
+        let connection = ClientConnection(name: clientName, target: target, requestKey: requestKey, console: console, style: style, settings: settings)
+        lastAttempt = connection
+        console.line("\(clientName) · connecting to \(target)")
+        let outcome: WebSocketClient.ConnectOutcome
+        do {
+            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, tap: connection.observe)
+        } catch let error as WebSocketClient.HandshakeFailed {
+            throw UsageError("\(clientName) · \(error.description)")
+        } catch {
+            throw UsageError("\(clientName) · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
+        }
+        switch outcome {
+        case .refused(let status, let reason):
+            await connection.wait(upTo: .seconds(2)) { $0.isClosed }
+            console.line(style.yellow("\(clientName) refused") + " · the server answered \(status) \(reason) instead of 101 Switching Protocols; no WebSocket was opened")
+        case .open(let client):
+            if name == nil { nextNumber += 1 }
+            connection.client = client
+            clients.removeAll { $0.name == clientName }
+            clients.append(connection)
+            current = connection
+            console.line(style.green("\(clientName) open") + " · from here on this TCP connection carries WebSocket frames; try: send hello")
+        }
+    }
+
+    private func send(_ text: String, on connection: ClientConnection) async throws {
+        let usage = CommandHelp.named("send")!.usage
+        let client = try requireOpen(connection)
+        var opcode = WebSocketOpcode.text
+        var payload: [UInt8]
+        if text.hasPrefix("--binary") {
+            let hex = text.dropFirst("--binary".count).trimmingCharacters(in: .whitespaces)
+            guard let bytes = parseHex(hex), !hex.isEmpty else {
+                throw UsageError("--binary takes hex digits in pairs, e.g. --binary 01ff", usage: usage)
+            }
+            opcode = .binary
+            payload = bytes
+        } else if text.hasPrefix("--fill") {
+            let count = text.dropFirst("--fill".count).trimmingCharacters(in: .whitespaces)
+            guard let size = Int(count), size >= 0, size <= 16 << 20 else {
+                throw UsageError("--fill takes a byte count from 0 to 16777216, e.g. --fill 70000", usage: usage)
+            }
+            let pattern = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+            payload = (0..<size).map { pattern[$0 % pattern.count] }
+        } else {
+            guard !text.isEmpty else { throw UsageError("send needs a message", usage: usage) }
+            payload = Array(text.utf8)
+        }
+        let before = connection.framesDown
+        try await client.send(opcode, payload: payload)
+        if !interactive {
+            await connection.wait(upTo: .seconds(3)) { $0.framesDown > before || $0.isClosed }
+        }
+    }
+
+    private func ping(_ text: String) async throws {
+        let connection = try requireCurrent()
+        let client = try requireOpen(connection)
+        let payload = Array(text.utf8)
+        guard payload.count <= 125 else {
+            throw UsageError("a ping carries at most 125 bytes (RFC 6455 §5.5); that text is \(payload.count)", usage: "ping [TEXT]")
+        }
+        let before = connection.framesDown
+        try await client.send(.ping, payload: payload)
+        if !interactive {
+            await connection.wait(upTo: .seconds(3)) { $0.framesDown > before || $0.isClosed }
+        }
+    }
+
+    private func close(_ words: [String]) async throws {
+        let usage = CommandHelp.named("close")!.usage
+        let connection = try requireCurrent()
+        let client = try requireOpen(connection)
+        var code: UInt16? = 1000
+        var reason = ""
+        if let first = words.first {
+            guard let value = UInt16(first) else { throw UsageError("the close code must be a number from 0 to 65535", usage: usage) }
+            code = value
+            reason = words.dropFirst().joined(separator: " ")
+        }
+        guard reason.utf8.count <= 123 else {
+            throw UsageError("a close reason fits in 123 bytes (125 minus the 2-byte code); that one is \(reason.utf8.count)", usage: usage)
+        }
+        if let code, !CloseCode(code: code).mayAppearOnWire {
+            console.line(style.yellow("note: ") + "\(code) may not be sent in a close frame; watch how the server answers")
+        }
+        try await client.close(code: code, reason: reason)
+        await connection.wait(upTo: .seconds(3)) { $0.isClosed }
+    }
+
+    private func drop() async throws {
+        let connection = try requireCurrent()
+        let client = try requireOpen(connection)
+        await client.drop()
+        await connection.wait(upTo: .seconds(2)) { $0.isClosed }
+    }
+
+    private func use(_ words: [String]) throws {
+        guard words.count == 1, let name = words.first else { throw UsageError("use needs one client name", usage: "use NAME") }
+        guard let connection = client(named: name) else { throw UsageError(unknownClient(name)) }
+        current = connection
+        console.line("\(name) is now the current client (\(connection.stateDescription), \(connection.target))")
+    }
+
+    private func listClients() {
+        guard !clients.isEmpty else {
+            console.line("no clients yet; open one with: open /ws/echo")
+            return
+        }
+        for connection in clients {
+            let marker = connection === current ? "*" : " "
+            let ledger = connection.ledger
+            console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(7)) \(connection.target)")
+            for (label, tally) in [("up  ", ledger.up), ("down", ledger.down)] {
+                console.line("    \(label) \(String(tally.total).leftPadded(7)) B = handshake \(tally.httpHeads + tally.httpBodies) + frame headers \(tally.frameHeaders) + payload \(tally.framePayloads)"
+                    + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frames")
+            }
+        }
+        console.line(style.dim("(* = current client; bytes as counted by each client's wire tap)"))
+    }
+
+    private func showHandshake(_ words: [String]) throws {
+        let connection: ClientConnection
+        if let name = words.first {
+            guard let named = client(named: name) ?? (lastAttempt?.name == name ? lastAttempt : nil) else { throw UsageError(unknownClient(name)) }
+            connection = named
+        } else {
+            guard let last = current ?? lastAttempt else { throw UsageError("no handshake yet; open a client first: open /ws/echo") }
+            connection = last
+        }
+        console.lines(connection.renderHandshake())
+    }
+
+    private func setView(_ words: [String]) throws {
+        guard words.count == 1, let level = ViewLevel(rawValue: words[0].lowercased()) else {
+            throw UsageError("view takes one of: quiet, frames, bytes (now: \(settings.view.rawValue))", usage: "view quiet|frames|bytes")
+        }
+        settings.view = level
+        console.line("view: \(level.rawValue)")
+    }
+
+    // MARK: Lab
+
+    private func requireLab() throws -> Lab {
+        guard let lab else { throw UsageError("no lab server runs in this session") }
+        return lab
+    }
+
+    private func listEndpoints() {
+        guard let lab, let labAddress else {
+            console.line("no lab server runs in this session")
+            return
+        }
+        let registry = lab.registry
+        let width = registry.endpoints.map(\.name.count).max() ?? 0
+        for endpoint in registry.endpoints {
+            let on = registry.isEnabled(endpoint.name)
+            for route in endpoint.webSocketRoutes {
+                let state = on ? style.green("on ") : style.red("off")
+                console.line("\(endpoint.name.padding(width)) \(state) ws://\(labAddress.host):\(labAddress.port)\(route.pattern)  \(style.dim(endpoint.summary))")
+            }
+        }
+    }
+
+    private func toggle(_ on: Bool, _ words: [String]) async throws {
+        let usage = on ? "enable NAME" : "disable NAME"
+        let lab = try requireLab()
+        guard words.count == 1, let name = words.first else { throw UsageError("\(usage.split(separator: " ")[0]) needs one endpoint name", usage: usage) }
+        do {
+            let closed = try await lab.registry.setEnabled(name, on)
+            if on {
+                console.line("\(name) is on")
+            } else {
+                console.line("\(name) is off · new upgrades get 503" + (closed > 0 ? " · closed \(closed) live connection\(closed == 1 ? "" : "s") with 1001 going away" : ""))
+            }
+        } catch let error as EndpointRegistry.UnknownEndpoint {
+            throw UsageError(error.description, usage: usage)
+        }
+    }
+
+    private func wait(_ words: [String]) async throws {
+        guard words.count == 1, let duration = parseDuration(words[0]), duration <= .seconds(60) else {
+            throw UsageError("wait takes a duration up to 60s, e.g. 500ms or 2s", usage: "wait DURATION")
+        }
+        try await Task.sleep(for: duration)
+    }
+
+    private func help(_ words: [String]) throws {
+        if let name = words.first {
+            guard let command = CommandHelp.named(name.lowercased()) else {
+                var message = "no command '\(name)'"
+                if let guess = CommandHelp.suggestion(for: name) { message += "; did you mean '\(guess.name)'?" }
+                throw UsageError(message)
+            }
+            console.lines(["usage: " + command.usage, "  " + command.summary] + command.details.map { "  " + $0 })
+            return
+        }
+        let width = CommandHelp.all.map(\.name.count).max() ?? 0
+        console.lines(CommandHelp.all.map { "  " + $0.name.padding(width) + "  " + $0.summary }
+            + ["  NAME: MESSAGE".padding(width + 4) + "send MESSAGE on the client NAME", "help COMMAND explains one command."])
+    }
+
+    // MARK: Helpers
+
+    private func client(named name: String) -> ClientConnection? {
+        clients.first { $0.name == name }
+    }
+
+    private func requireCurrent() throws -> ClientConnection {
+        guard let current else { throw UsageError("no client yet; open one first: open /ws/echo") }
+        return current
+    }
+
+    private func requireOpen(_ connection: ClientConnection) throws -> WebSocketClient {
+        guard let client = connection.client, !connection.isClosed else {
+            throw UsageError("\(connection.name) is closed; open it again with: open \(connection.target.path) as \(connection.name)")
+        }
+        return client
+    }
+
+    private func unknownClient(_ name: String) -> String {
+        clients.isEmpty ? "no client named \(name); there are none yet" : "no client named \(name); the clients are: \(clients.map(\.name).joined(separator: ", "))"
+    }
+
+    private static func explain(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused (nothing listens on that port)" }
+        if text.contains("timeout") || text.contains("Timeout") { return "timed out" }
+        return text
+    }
+
+    /// Waits until no client has seen wire activity for a short while (scripts only).
+    func settle() async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        var last = clients.map(\.eventsSeen).reduce(0, +)
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(40))
+            let now = clients.map(\.eventsSeen).reduce(0, +)
+            if now == last { return }
+            last = now
+        }
+    }
+
+    /// Closes every open client with 1001 "going away", as a browser does when a page closes.
+    func closeAll() async {
+        settings.muted = true
+        for connection in clients where !connection.isClosed {
+            try? await connection.client?.close(code: 1001, reason: "client leaving")
+            await connection.wait(upTo: .seconds(1)) { $0.isClosed }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+
+}

@@ -1,0 +1,142 @@
+@preconcurrency import CLibEdit
+import Foundation
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The interactive REPL on a terminal: libedit reads lines, and text from other threads is printed
+/// above the prompt without disturbing the half-typed line.
+///
+/// libedit is not thread-safe, so every libedit call happens on one thread, the UI thread. Other
+/// threads hand it text through a queue and wake it with a byte on a pipe.
+final class TerminalUI: Console, Sendable {
+    private enum Message {
+        case text(String)
+        case commandFinished
+    }
+
+    private let queue = NIOLockedValueBox<[Message]>([])
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let prompt: @Sendable () -> String
+    private let historyPath: String?
+
+    init(prompt: @escaping @Sendable () -> String, historyPath: String?) {
+        var fds: [Int32] = [0, 0]
+        pipe(&fds)
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        self.prompt = prompt
+        self.historyPath = historyPath
+    }
+
+    func write(_ text: String) {
+        post(.text(text))
+    }
+
+    /// Called when a command has finished: the prompt comes back.
+    func commandFinished() {
+        post(.commandFinished)
+    }
+
+    private func post(_ message: Message) {
+        queue.withLockedValue { $0.append(message) }
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    /// Starts the UI thread. Lines typed arrive on the stream; it finishes on Ctrl-D.
+    func lines() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let thread = Thread { self.runLoop(continuation) }
+        thread.name = "wirelab-ui"
+        thread.start()
+        return stream
+    }
+
+    // MARK: The UI thread
+
+    /// State of the C line callback. libedit calls it on the UI thread only, and this is the
+    /// only place it can leave the line: a `@convention(c)` function captures nothing.
+    nonisolated(unsafe) private static var receivedLine: String?
+    nonisolated(unsafe) private static var receivedEOF = false
+
+    private func runLoop(_ continuation: AsyncStream<String>.Continuation) {
+        using_history()
+        stifle_history(1000)
+        if let historyPath { read_history(historyPath) }
+        var busy = false
+        var shownPrompt = ""
+        func install() {
+            shownPrompt = prompt()
+            rl_callback_handler_install(shownPrompt) { line in
+                if let line {
+                    TerminalUI.receivedLine = String(cString: line)
+                    free(line)
+                } else {
+                    TerminalUI.receivedEOF = true
+                }
+            }
+        }
+        install()
+        while true {
+            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            if !busy { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
+            guard poll(&fds, nfds_t(fds.count), -1) >= 0 else {
+                if errno == EINTR { continue }
+                break
+            }
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                var drain = [UInt8](repeating: 0, count: 256)
+                _ = read(wakeRead, &drain, drain.count)
+                for message in queue.withLockedValue({ queue in defer { queue = [] }; return queue }) {
+                    switch message {
+                    case .text(let text):
+                        busy ? print(text) : printAbovePrompt(text, promptWidth: shownPrompt.count)
+                    case .commandFinished:
+                        busy = false
+                        // Reinstalling also puts libedit back in raw mode; after each line it
+                        // drops to cooked mode and arrow keys would echo as ^[[A.
+                        install()
+                    }
+                }
+            }
+            if !busy, fds.count > 1, fds[1].revents & Int16(POLLIN | POLLHUP) != 0 {
+                rl_callback_read_char()
+                if TerminalUI.receivedEOF {
+                    rl_callback_handler_remove()
+                    print("")
+                    break
+                }
+                if let line = TerminalUI.receivedLine {
+                    TerminalUI.receivedLine = nil
+                    rl_callback_handler_remove()
+                    if !line.trimmingCharacters(in: .whitespaces).isEmpty { add_history(line) }
+                    busy = true
+                    continuation.yield(line)
+                }
+            }
+        }
+        if let historyPath { write_history(historyPath) }
+        continuation.finish()
+    }
+
+    private func print(_ text: String) {
+        fputs(text, stdout)
+        fflush(stdout)
+    }
+
+    /// Moves to the prompt's first row, clears it and everything below, prints, and lets
+    /// libedit draw the prompt and the typed text again.
+    private func printAbovePrompt(_ text: String, promptWidth: Int) {
+        var size = winsize()
+        let columns = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+        let rowsUp = (promptWidth + Int(rl_point)) / columns
+        var out = rowsUp > 0 ? "\u{1B}[\(rowsUp)A" : ""
+        out += "\r\u{1B}[J" + text
+        print(out)
+        rl_forced_update_display()
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import LabServer
+import WireProtocol
+
+/// Replays transcripts against a fresh in-process lab and compares what comes out.
+public enum TranscriptRunner {
+    public struct Result: Sendable {
+        public let file: String
+        public let passed: Bool
+        public let steps: Int
+    }
+
+    /// Replays each file, prints `ok`/`FAIL` with a diff, and a closing `N passed, M failed` line.
+    public static func replay(files: [String], overwrite: Bool) async -> [Result] {
+        var results: [Result] = []
+        for file in files {
+            let result = await replay(file: file, overwrite: overwrite)
+            results.append(result)
+        }
+        let failed = results.filter { !$0.passed }.count
+        print("\(results.count - failed) passed, \(failed) failed")
+        return results
+    }
+
+    static func replay(file: String, overwrite: Bool) async -> Result {
+        let transcript: Transcript
+        let original: String
+        do {
+            original = try String(contentsOfFile: file, encoding: .utf8)
+            transcript = try Transcript(parsing: original)
+        } catch {
+            print("FAIL \(file): \(error)")
+            return Result(file: file, passed: false, steps: 0)
+        }
+        let outputs: [[String]]
+        do {
+            outputs = try await run(transcript)
+        } catch {
+            print("FAIL \(file): the session could not start: \(error)")
+            return Result(file: file, passed: false, steps: 0)
+        }
+        let steps = transcript.steps
+        let passed = zip(steps, outputs).allSatisfy { TranscriptMatch.lines($0.expected, $1) } && steps.count == outputs.count
+        if passed {
+            print("ok   \(file) (\(steps.filter { $0.input != nil }.count) commands)")
+            try? FileManager.default.removeItem(atPath: file + ".err")
+            return Result(file: file, passed: true, steps: steps.count)
+        }
+        // Where a step matched, keep its expected lines (and their placeholders).
+        let merged = zip(steps, outputs).map { TranscriptMatch.lines($0.expected, $1) ? $0.expected : $1 }
+        let actualText = transcript.rendered(outputs: merged)
+        if overwrite {
+            try? actualText.write(toFile: file, atomically: true, encoding: .utf8)
+            print("rewrote \(file)")
+            return Result(file: file, passed: true, steps: steps.count)
+        }
+        try? actualText.write(toFile: file + ".err", atomically: true, encoding: .utf8)
+        print("FAIL \(file) (actual output in \(file).err)")
+        let diff = UnifiedDiff.make(
+            expected: original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+            actual: actualText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+            expectedName: file, actualName: file + ".err"
+        )
+        print(diff.joined(separator: "\n"))
+        return Result(file: file, passed: false, steps: steps.count)
+    }
+
+    /// Runs the transcript's inputs in a fresh deterministic session.
+    /// - Returns: the output of each step, port redacted.
+    static func run(_ transcript: Transcript) async throws -> [[String]] {
+        var options = REPLOptions()
+        options.lab?.port = 0
+        options.entropy = .seeded(1)
+        options.historyPath = nil
+        let console = CaptureConsole()
+        let session = try await REPL.start(options, console: console, style: Styler(enabled: false), interactive: false)
+        let port = session.labAddress?.port
+        var outputs: [[String]] = []
+        var consumed = 0
+        func take() -> [String] {
+            let text = console.text
+            let new = String(text.dropFirst(consumed))
+            consumed = text.count
+            var lines = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+            return lines.map { line in port.map { line.replacingOccurrences(of: ":\($0)", with: ":[PORT]") } ?? line }
+        }
+        var stepsIterator = transcript.steps.makeIterator()
+        var step = stepsIterator.next()
+        if step?.input == nil {
+            outputs.append(take())
+            step = stepsIterator.next()
+        } else {
+            _ = take()  // a transcript that does not show the banner does not check it
+        }
+        var ended = false
+        while let current = step {
+            if !ended, let input = current.input {
+                ended = !(await session.execute(input))
+            }
+            outputs.append(take())
+            step = stepsIterator.next()
+        }
+        await REPL.finish(session)
+        return outputs
+    }
+}

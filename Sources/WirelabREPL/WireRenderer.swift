@@ -1,0 +1,240 @@
+import WireProtocol
+
+/// How much of the wire the REPL shows.
+public enum ViewLevel: String, Sendable, CaseIterable {
+    /// One line per frame or HTTP message.
+    case quiet
+    /// Every frame taken apart bit by bit, with a short hex dump (the default).
+    case frames
+    /// As `frames`, with complete hex dumps of every byte, handshakes included.
+    case bytes
+}
+
+/// Turns what the tap saw into text a learner can read. Pure: events in, lines out.
+struct WireRenderer {
+    let client: String
+    let view: ViewLevel
+    let style: Styler
+
+    /// Indentation of detail lines under a headline.
+    private let pad = "   "
+    /// Width of the byte column in a frame dissection.
+    private let byteColumn = 24
+
+    func arrow(_ direction: Direction) -> String {
+        direction == .up ? style.cyan("→ \(client)") : style.magenta("← \(client)")
+    }
+
+    // MARK: HTTP
+
+    /// A request or response head, verbatim, with the WebSocket-specific lines explained.
+    func render(head: HTTPHead, direction: Direction) -> [String] {
+        let kind: String
+        switch head.startLine {
+        case .request: kind = "HTTP request"
+        case .response(_, let status, let reason): kind = "HTTP response \(status) \(reason)"
+        case .unrecognised: kind = "HTTP head"
+        }
+        let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
+        guard view != .quiet else { return [headline] }
+        let width = min(56, head.lines.map(\.count).max() ?? 0)
+        var lines = [headline]
+        for line in head.lines {
+            let note = Self.note(forHeadLine: line)
+            lines.append(pad + (note.isEmpty ? line : line.padding(width) + "  " + style.dim("← " + note)))
+        }
+        lines.append(pad + style.dim("(empty line: end of the head; every line above ended in CR LF)"))
+        if view == .bytes { lines += HexDump.lines(head.raw).map { pad + style.dim($0) } }
+        return lines
+    }
+
+    static func note(forHeadLine line: String) -> String {
+        let lower = line.lowercased()
+        if lower.hasPrefix("get ") && lower.hasSuffix("http/1.1") { return "an ordinary GET, asking to switch protocols" }
+        if lower.contains(" 101 ") || lower.hasSuffix(" 101") { return "the server agrees: from now on this TCP connection speaks WebSocket" }
+        if lower.hasPrefix("upgrade:") { return "the protocol to switch to" }
+        if lower.hasPrefix("connection:") && lower.contains("upgrade") { return "this hop must act on the Upgrade header" }
+        if lower.hasPrefix("sec-websocket-key:") { return "16 random bytes in base64; the server must prove it read them" }
+        if lower.hasPrefix("sec-websocket-version:") { return "13 is RFC 6455, the only version in use" }
+        if lower.hasPrefix("sec-websocket-accept:") { return "base64(SHA-1(key + GUID)); checked below" }
+        return ""
+    }
+
+    func render(body: [UInt8], direction: Direction) -> [String] {
+        let headline = "\(arrow(direction)) HTTP body · \(body.count) bytes"
+        guard view != .quiet else { return [headline] }
+        var lines = [headline]
+        if let text = String(validatingUTF8Bytes: body) {
+            var bodyLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if bodyLines.last == "" { bodyLines.removeLast() }
+            lines += bodyLines.prefix(40).map { pad + Self.visible($0) }
+            if bodyLines.count > 40 { lines.append(pad + style.dim("… \(bodyLines.count - 40) more lines")) }
+        } else {
+            lines += HexDump.lines(body, limit: view == .bytes ? nil : 64).map { pad + $0 }
+        }
+        return lines
+    }
+
+    /// The Sec-WebSocket-Accept computation, step by step.
+    func render(acceptCheck check: AcceptCheck) -> [String] {
+        guard view != .quiet else {
+            return [pad + "Sec-WebSocket-Accept " + (check.matches ? style.green("✓ matches the key") : style.red("✗ does not match the key"))]
+        }
+        var lines = [
+            pad + "Sec-WebSocket-Accept check (RFC 6455 §4.2.2):",
+            pad + "  key          " + check.key,
+            pad + "  + GUID       " + Handshake.guid + style.dim("   (fixed by the RFC)"),
+            pad + "  SHA-1        " + HexDump.compact(check.digest),
+            pad + "  base64       " + check.expected,
+        ]
+        switch check.received {
+        case .some(let received) where check.matches:
+            lines.append(pad + "  server sent  " + received + "  " + style.green("✓ match: the server really read this handshake"))
+        case .some(let received):
+            lines.append(pad + "  server sent  " + received + "  " + style.red("✗ mismatch: a correct client must refuse this upgrade"))
+        case .none:
+            lines.append(pad + "  server sent  (no Sec-WebSocket-Accept header)")
+        }
+        return lines
+    }
+
+    // MARK: Frames
+
+    func render(frame: Frame, direction: Direction, violations: [ProtocolViolation]) -> [String] {
+        let headline = "\(arrow(direction)) \(frame.opcode.name) frame" + (frame.fin ? "" : " (fragment)")
+        if view == .quiet {
+            return [headline + " " + quietSummary(frame) + " · \(frame.wireSize) bytes"] + violations.map(warning)
+        }
+        var lines = [
+            headline + " · \(frame.wireSize) bytes on the wire: \(frame.header.count) header + \(frame.wirePayload.count) payload"
+        ]
+        let header = frame.header
+        lines.append(row([header[0]], bits: true, explain: byte0(frame)))
+        lines.append(row([header[1]], bits: true, explain: byte1(frame)))
+        var offset = 2
+        if frame.lengthForm != .sevenBit {
+            let count = frame.lengthForm.extendedLengthByteCount
+            lines.append(row(Array(header[offset..<offset + count]), explain: "extended payload length = \(frame.payloadLength) (\(frame.lengthForm.name) form)"))
+            offset += count
+        }
+        if let key = frame.maskingKey {
+            lines.append(row(key, explain: "masking key"))
+            if !frame.wirePayload.isEmpty {
+                lines.append(row(Array(frame.wirePayload.prefix(8)), more: frame.wirePayload.count > 8, explain: "payload as sent (masked)"))
+            }
+        }
+        lines += payloadLines(frame)
+        if frame.isMasked && !frame.wirePayload.isEmpty {
+            lines[lines.count - 1] += style.dim("  ← unmasked: byte i XOR key[i mod 4]")
+        }
+        lines += violations.map(warning)
+        lines += wireDump(frame.wireBytes)
+        return lines
+    }
+
+    func render(reassembled opcode: Opcode, payload: [UInt8], fragments: Int, direction: Direction) -> [String] {
+        let text = opcode == .text ? String(validatingUTF8Bytes: payload).map { Self.quote($0, limit: 64) } : nil
+        return ["\(arrow(direction)) \(opcode.name) message reassembled from \(fragments) frames · \(payload.count) bytes: " + (text ?? HexDump.compact(payload.prefix(16)))]
+    }
+
+    func render(undecodable reason: String, bytes: [UInt8], direction: Direction) -> [String] {
+        ["\(arrow(direction)) " + style.red("\(bytes.count) bytes that are not a valid message: \(reason)")]
+            + HexDump.lines(bytes, limit: 64).map { pad + $0 }
+    }
+
+    private func byte0(_ frame: Frame) -> String {
+        let fin = frame.fin ? "FIN=1 final frame" : "FIN=0 more fragments follow"
+        let rsv = "RSV1-3=\(frame.rsv1 ? 1 : 0)\(frame.rsv2 ? 1 : 0)\(frame.rsv3 ? 1 : 0)"
+        return "\(fin) · \(rsv) · opcode \(frame.opcode.hex) \(frame.opcode.name)"
+    }
+
+    private func byte1(_ frame: Frame) -> String {
+        let mask = frame.isMasked ? "MASK=1 masked (clients must mask)" : "MASK=0 not masked (servers never mask)"
+        let length: String
+        switch frame.lengthForm {
+        case .sevenBit: length = "length \(frame.payloadLength) (7-bit form: 0-125 fit here)"
+        case .sixteenBit: length = "length code 126: a 16-bit length follows"
+        case .sixtyFourBit: length = "length code 127: a 64-bit length follows"
+        }
+        return "\(mask) · \(length)"
+    }
+
+    private func payloadLines(_ frame: Frame) -> [String] {
+        let payload = frame.payload
+        if let close = frame.closeBody {
+            var lines = [row(Array(payload.prefix(2)), explain: "close code \(close.code.code) \(close.code.name): \(close.code.meaning)")]
+            let reason = String(validatingUTF8Bytes: close.reason).map { $0.isEmpty ? "(none)" : Self.quote($0, limit: 64) } ?? HexDump.compact(close.reason)
+            lines.append(pad + "reason".padding(byteColumn) + reason)
+            return lines
+        }
+        if frame.opcode == .close {
+            return [pad + "(empty close payload: no status code, the receiver reports 1005)"]
+        }
+        if payload.isEmpty { return [pad + "(no payload)"] }
+        return [pad + "payload".padding(byteColumn) + describe(payload, as: frame.opcode)]
+    }
+
+    private func describe(_ payload: [UInt8], as opcode: Opcode) -> String {
+        if opcode != .binary, let text = String(validatingUTF8Bytes: payload), text.allSatisfy({ !$0.isControlish }) {
+            return Self.quote(text, limit: 72) + (text.count > 72 ? style.dim(" (\(payload.count) bytes)") : "")
+        }
+        return HexDump.compact(payload.prefix(24)) + (payload.count > 24 ? style.dim(" … (\(payload.count) bytes)") : "")
+    }
+
+    private func quietSummary(_ frame: Frame) -> String {
+        if let close = frame.closeBody {
+            let reason = String(validatingUTF8Bytes: close.reason) ?? ""
+            return "\(close.code.code) \(close.code.name)" + (reason.isEmpty ? "" : " \(Self.quote(reason, limit: 40))")
+        }
+        return frame.payload.isEmpty ? "(empty)" : describe(frame.payload, as: frame.opcode)
+    }
+
+    private func wireDump(_ bytes: [UInt8]) -> [String] {
+        if view == .frames && bytes.count <= 24 {
+            return [pad + "bytes".padding(byteColumn) + style.dim(HexDump.compact(bytes))]
+        }
+        return [pad + "bytes:"] + HexDump.lines(bytes, limit: view == .bytes ? nil : 32).map { pad + "  " + style.dim($0) }
+    }
+
+    private func row(_ bytes: [UInt8], bits: Bool = false, more: Bool = false, explain: String) -> String {
+        var left = HexDump.compact(bytes) + (more ? " …" : "")
+        if bits, let byte = bytes.first { left = left.padding(4) + HexDump.bits(byte) }
+        return pad + left.padding(byteColumn) + explain
+    }
+
+    private func warning(_ violation: ProtocolViolation) -> String {
+        pad + style.red("⚠ protocol violation: \(violation.description) (a strict peer closes with \(violation.closeCode.code))")
+    }
+
+    /// A string in double quotes with control characters escaped, cut to `limit` characters.
+    static func quote(_ text: String, limit: Int) -> String {
+        let cut = text.count > limit ? String(text.prefix(limit)) + "…" : text
+        return "\"" + visible(cut) + "\""
+    }
+
+    /// Control characters written as escapes, so they can neither hide nor move the cursor.
+    static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value):
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+extension Character {
+    var isControlish: Bool { unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" } }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

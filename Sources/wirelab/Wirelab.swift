@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import LabServer
+import Logging
+import WireProtocol
+import WirelabREPL
+
+@main
+struct Wirelab: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wirelab",
+        abstract: "See HTTP polling, SSE and WebSocket on the wire.",
+        subcommands: [Repl.self, Serve.self, Replay.self],
+        defaultSubcommand: Repl.self
+    )
+}
+
+/// Options shared by everything that runs a lab server.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 8000
+
+    @Option(help: ArgumentHelp("Switch on only these endpoints (comma separated).", valueName: "names"))
+    var only: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        if let names = onlyNames {
+            let known = Endpoint.all.map(\.name)
+            for name in names where !known.contains(name) {
+                throw ValidationError("no endpoint named '\(name)'; the endpoints are: \(known.joined(separator: ", "))")
+            }
+        }
+    }
+
+    var onlyNames: [String]? {
+        only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    func labConfiguration(logLevel: Logger.Level) -> LabConfiguration {
+        var configuration = LabConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.only = onlyNames
+        configuration.logger.logLevel = logLevel
+        return configuration
+    }
+}
+
+struct Repl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the REPL with the lab server inside (the default).")
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "Seed for Sec-WebSocket-Keys and masking keys, so runs repeat byte for byte.")
+    var seed: UInt64?
+
+    @Flag(help: "No colours (NO_COLOR=1 does the same).")
+    var noColor = false
+
+    @Flag(help: "Run no lab server; clients then need full ws:// URLs.")
+    var noLab = false
+
+    func run() async throws {
+        var options = REPLOptions()
+        options.lab = noLab ? nil : server.labConfiguration(logLevel: .warning)
+        options.entropy = seed.map { .seeded($0) } ?? .system
+        if noColor { options.color = false }
+        do {
+            try await REPL.run(options)
+        } catch let error as LabError {
+            throw CleanExit.failure(error.description)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the lab server alone, for any client (browser, wscat, Python).")
+
+    @OptionGroup var server: ServerOptions
+
+    @Flag(help: "Log every request (debug level).")
+    var verbose = false
+
+    func run() async throws {
+        let lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
+        do {
+            try await lab.runUntilSignalled { port in
+                let names = lab.registry.enabledEndpoints.map(\.name).joined(separator: ", ")
+                lab.configuration.logger.info("wirelab lab server listening on \(server.host):\(port) · endpoints on: \(names)")
+            }
+        } catch let error as LabError {
+            throw CleanExit.failure(error.description)
+        }
+    }
+}
+
+extension CleanExit {
+    /// A one-line error and exit status 1, no stack trace.
+    static func failure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("wirelab: \(message)\n".utf8))
+        return ExitCode.failure
+    }
+}
