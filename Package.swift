@@ -92,7 +92,9 @@ let package = Package(
                 "WireProtocol", "WireClient", "LabServer", "WirelabREPL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
+            exclude: ["peers"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -46,17 +46,24 @@ public final class EndpointRegistry: Sendable {
         endpoints.filter { isEnabled($0.name) }
     }
 
-    /// Switches an endpoint on or off. Switching off closes its live connections with 1001.
-    /// - Returns: how many connections were closed.
-    @discardableResult
-    public func setEnabled(_ name: String, _ on: Bool) async throws -> Int {
+    /// Switches an endpoint on or off; from now on upgrades to it are accepted or refused.
+    /// Live connections are left alone: see ``disable(_:)``.
+    public func setEnabled(_ name: String, _ on: Bool) throws {
         guard endpoint(named: name) != nil else { throw UnknownEndpoint(name: name, known: endpoints.map(\.name)) }
         enabled.withLockedValue { set in
             if on { set.insert(name) } else { set.remove(name) }
         }
-        guard !on else { return 0 }
-        return await connections.closeAll(endpoint: name, code: .goingAway, reason: "endpoint \(name) switched off")
     }
+
+    /// Switches an endpoint off and closes its live connections with 1001 "going away".
+    /// - Returns: how many connections were closed.
+    @discardableResult
+    public func disable(_ name: String) async throws -> Int {
+        try setEnabled(name, false)
+        return await connections.closeAll(endpoint: name, code: .goingAway, reason: Self.switchedOffReason(name))
+    }
+
+    public static func switchedOffReason(_ name: String) -> String { "endpoint \(name) switched off" }
 
     public enum Resolution: Sendable {
         case route(Endpoint, WebSocketRoute, parameters: [String: String])

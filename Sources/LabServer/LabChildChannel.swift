@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Hummingbird's HTTP/1.1 + WebSocket child channel with the lab's ``HandshakeGate`` added in
-/// front of the upgrade handler, so refused upgrades carry their real status on the wire.
+/// Hummingbird's HTTP/1.1 + WebSocket child channel with two lab handlers added: the
+/// ``HandshakeGate`` in front of the upgrade handler, so refused upgrades carry their real status
+/// on the wire, and the ``ClientMaskingRule`` on the raw bytes.
 struct LabChildChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -15,6 +16,7 @@ struct LabChildChannel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
+            try operations.addHandler(ClientMaskingRule(), position: .first)
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
             return value

@@ -53,7 +53,7 @@ public struct HTTPHead: Sendable, Equatable {
 
     public static func parse(_ bytes: some Collection<UInt8>) -> ParseResult {
         let input = Array(bytes)
-        guard let end = input.endOfHead else {
+        guard let end = headLength(in: input) else {
             return input.count > maximumSize ? .malformed("no end of head within \(maximumSize) bytes") : .needMoreBytes
         }
         let raw = Array(input[..<end])
@@ -83,12 +83,12 @@ extension HTTPHead.StartLine {
     }
 }
 
-extension Array where Element == UInt8 {
-    /// The index just past the first CRLF CRLF, if any.
-    var endOfHead: Int? {
-        guard count >= 4 else { return nil }
-        for index in 0...(count - 4)
-        where self[index] == 13 && self[index + 1] == 10 && self[index + 2] == 13 && self[index + 3] == 10 {
+extension HTTPHead {
+    /// The length of the head at the start of `bytes`: the index just past the first CR LF CR LF.
+    public static func headLength(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index + 4
         }
         return nil

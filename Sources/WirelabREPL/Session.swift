@@ -286,15 +286,18 @@ actor Session {
         let lab = try requireLab()
         guard words.count == 1, let name = words.first else { throw UsageError("\(usage.split(separator: " ")[0]) needs one endpoint name", usage: usage) }
         do {
-            let closed = try await lab.registry.setEnabled(name, on)
-            if on {
-                console.line("\(name) is on")
-            } else {
-                console.line("\(name) is off · new upgrades get 503" + (closed > 0 ? " · closed \(closed) live connection\(closed == 1 ? "" : "s") with 1001 going away" : ""))
-            }
+            try lab.registry.setEnabled(name, on)
         } catch let error as EndpointRegistry.UnknownEndpoint {
             throw UsageError(error.description, usage: usage)
         }
+        guard !on else {
+            console.line("\(name) is on")
+            return
+        }
+        let live = lab.registry.connections.count(endpoint: name)
+        let closing = live == 0 ? "" : " · closing \(live) live connection\(live == 1 ? "" : "s") with 1001 going away"
+        console.line("\(name) is off · new upgrades get 503" + closing)
+        await lab.registry.connections.closeAll(endpoint: name, code: .goingAway, reason: EndpointRegistry.switchedOffReason(name))
     }
 
     private func wait(_ words: [String]) async throws {

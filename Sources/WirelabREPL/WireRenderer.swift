@@ -37,11 +37,11 @@ struct WireRenderer {
         }
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
         guard view != .quiet else { return [headline] }
-        let width = min(56, head.lines.map(\.count).max() ?? 0)
         var lines = [headline]
         for line in head.lines {
+            lines.append(pad + Self.visible(line))
             let note = Self.note(forHeadLine: line)
-            lines.append(pad + (note.isEmpty ? line : line.padding(width) + "  " + style.dim("← " + note)))
+            if !note.isEmpty { lines.append(pad + style.dim("  ↳ " + note)) }
         }
         lines.append(pad + style.dim("(empty line: end of the head; every line above ended in CR LF)"))
         if view == .bytes { lines += HexDump.lines(head.raw).map { pad + style.dim($0) } }
@@ -51,12 +51,12 @@ struct WireRenderer {
     static func note(forHeadLine line: String) -> String {
         let lower = line.lowercased()
         if lower.hasPrefix("get ") && lower.hasSuffix("http/1.1") { return "an ordinary GET, asking to switch protocols" }
-        if lower.contains(" 101 ") || lower.hasSuffix(" 101") { return "the server agrees: from now on this TCP connection speaks WebSocket" }
+        if lower.contains(" 101 ") || lower.hasSuffix(" 101") { return "the server agrees: this TCP connection now speaks WebSocket" }
         if lower.hasPrefix("upgrade:") { return "the protocol to switch to" }
         if lower.hasPrefix("connection:") && lower.contains("upgrade") { return "this hop must act on the Upgrade header" }
-        if lower.hasPrefix("sec-websocket-key:") { return "16 random bytes in base64; the server must prove it read them" }
+        if lower.hasPrefix("sec-websocket-key:") { return "16 random bytes, base64; the server must prove it read them" }
         if lower.hasPrefix("sec-websocket-version:") { return "13 is RFC 6455, the only version in use" }
-        if lower.hasPrefix("sec-websocket-accept:") { return "base64(SHA-1(key + GUID)); checked below" }
+        if lower.hasPrefix("sec-websocket-accept:") { return "base64(SHA-1(key + GUID)), checked below" }
         return ""
     }
 
@@ -114,7 +114,7 @@ struct WireRenderer {
         var offset = 2
         if frame.lengthForm != .sevenBit {
             let count = frame.lengthForm.extendedLengthByteCount
-            lines.append(row(Array(header[offset..<offset + count]), explain: "extended payload length = \(frame.payloadLength) (\(frame.lengthForm.name) form)"))
+            lines.append(row(Array(header[offset..<offset + count]), explain: "extended length: \(frame.payloadLength) (\(frame.lengthForm.name) form)"))
             offset += count
         }
         if let key = frame.maskingKey {
@@ -149,12 +149,12 @@ struct WireRenderer {
     }
 
     private func byte1(_ frame: Frame) -> String {
-        let mask = frame.isMasked ? "MASK=1 masked (clients must mask)" : "MASK=0 not masked (servers never mask)"
+        let mask = frame.isMasked ? "MASK=1 (clients mask)" : "MASK=0 (servers never mask)"
         let length: String
         switch frame.lengthForm {
-        case .sevenBit: length = "length \(frame.payloadLength) (7-bit form: 0-125 fit here)"
-        case .sixteenBit: length = "length code 126: a 16-bit length follows"
-        case .sixtyFourBit: length = "length code 127: a 64-bit length follows"
+        case .sevenBit: length = "length \(frame.payloadLength) (7-bit form)"
+        case .sixteenBit: length = "length 126: a 16-bit length follows"
+        case .sixtyFourBit: length = "length 127: a 64-bit length follows"
         }
         return "\(mask) · \(length)"
     }
@@ -162,7 +162,10 @@ struct WireRenderer {
     private func payloadLines(_ frame: Frame) -> [String] {
         let payload = frame.payload
         if let close = frame.closeBody {
-            var lines = [row(Array(payload.prefix(2)), explain: "close code \(close.code.code) \(close.code.name): \(close.code.meaning)")]
+            var lines = [
+                row(Array(payload.prefix(2)), explain: "close code \(close.code.code) \(close.code.name)"),
+                pad + style.dim("  ↳ " + close.code.meaning),
+            ]
             let reason = String(validatingUTF8Bytes: close.reason).map { $0.isEmpty ? "(none)" : Self.quote($0, limit: 64) } ?? HexDump.compact(close.reason)
             lines.append(pad + "reason".padding(byteColumn) + reason)
             return lines

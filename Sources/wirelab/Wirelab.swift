@@ -65,6 +65,7 @@ struct Repl: AsyncParsableCommand {
     var noLab = false
 
     func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var options = REPLOptions()
         options.lab = noLab ? nil : server.labConfiguration(logLevel: .warning)
         options.entropy = seed.map { .seeded($0) } ?? .system
@@ -72,7 +73,7 @@ struct Repl: AsyncParsableCommand {
         do {
             try await REPL.run(options)
         } catch let error as LabError {
-            throw CleanExit.failure(error.description)
+            throw failure(error.description)
         }
     }
 }
@@ -86,6 +87,7 @@ struct Serve: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
         do {
             try await lab.runUntilSignalled { port in
@@ -93,15 +95,13 @@ struct Serve: AsyncParsableCommand {
                 lab.configuration.logger.info("wirelab lab server listening on \(server.host):\(port) · endpoints on: \(names)")
             }
         } catch let error as LabError {
-            throw CleanExit.failure(error.description)
+            throw failure(error.description)
         }
     }
 }
 
-extension CleanExit {
-    /// A one-line error and exit status 1, no stack trace.
-    static func failure(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("wirelab: \(message)\n".utf8))
-        return ExitCode.failure
-    }
+/// Prints a one-line error (no stack trace) and gives the exit status to throw.
+func failure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("wirelab: \(message)\n".utf8))
+    return ExitCode.failure
 }

@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need.
+SWIFT ?= swift
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+WEBSOCKETS_VERSION := 17.4
+
+.PHONY: run test system-deps python-peers build-release build-tests transcripts overwrite-transcripts clean
+
+run: system-deps build-release
+	.build/release/wirelab
+
+test: system-deps python-peers build-tests
+	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
+	.build/debug/wirelab replay transcripts/*.md
+
+system-deps:
+	@scripts/ensure-system-deps.sh
+
+# Independent peers for interoperability tests: Python websockets in a venv inside the repo.
+python-peers: $(VENV)/.websockets-$(WEBSOCKETS_VERSION)
+$(VENV)/.websockets-$(WEBSOCKETS_VERSION):
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check websockets==$(WEBSOCKETS_VERSION)
+	touch $@
+
+build-release:
+	$(SWIFT) build -c release --product wirelab
+
+# One build for tests and the replayer: `swift test --skip-build` then reuses it.
+build-tests:
+	$(SWIFT) build --build-tests
+
+transcripts: build-tests
+	.build/debug/wirelab replay transcripts/*.md
+
+# Rewrites transcripts with the current output: read the diff before committing.
+overwrite-transcripts: build-tests
+	WIRELAB_TRANSCRIPTS=overwrite .build/debug/wirelab replay transcripts/*.md
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wirelab builds against, or says exactly how to.
+set -euo pipefail
+needed=()
+for package in libedit-dev pkg-config; do
+  dpkg -s "$package" >/dev/null 2>&1 || needed+=("$package")
+done
+[ ${#needed[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "wirelab needs: ${needed[*]}. Install them with:" >&2
+  echo "  sudo apt-get install -y ${needed[*]}" >&2
+  exit 1
+fi
+echo "installing ${needed[*]} …"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
