@@ -36,7 +36,7 @@ public struct WireDissector: Sendable {
     public init() {}
 
     public mutating func feed(_ direction: Direction, _ bytes: [UInt8]) -> [WireEvent] {
-        var phase = direction == .up ? up : down
+        var phase = self[direction]
         var events: [WireEvent] = []
         var input = bytes[...]
         while !input.isEmpty {
@@ -78,10 +78,14 @@ public struct WireDissector: Sendable {
                     events.append(.httpHead(direction, head))
                     input = buffered[consumed...]
                     if head.status == 101 {
-                        // Both directions speak WebSocket from here on.
+                        // Both directions speak WebSocket from here on. Bytes the other side sent
+                        // early (a client that did not wait for the 101) are frames too.
                         phase = .frames(FrameStream(sender: direction.sender))
-                        let other = FrameStream(sender: direction == .up ? .server : .client)
-                        if direction == .up { down = .frames(other) } else { up = .frames(other) }
+                        let otherDirection: Direction = direction == .up ? .down : .up
+                        if case .head(let early) = self[otherDirection] {
+                            self[otherDirection] = .frames(FrameStream(sender: otherDirection.sender))
+                            events += feed(otherDirection, early)
+                        }
                     } else if let length = head.contentLength {
                         phase = length > 0 ? .body(remaining: length) : .head([])
                     } else if case .response = head.startLine, head.status.map({ $0 >= 200 && $0 != 204 && $0 != 304 }) ?? false {
@@ -92,7 +96,12 @@ public struct WireDissector: Sendable {
                 }
             }
         }
-        if direction == .up { up = phase } else { down = phase }
+        self[direction] = phase
         return events
+    }
+
+    private subscript(direction: Direction) -> Phase {
+        get { direction == .up ? up : down }
+        set { if direction == .up { up = newValue } else { down = newValue } }
     }
 }

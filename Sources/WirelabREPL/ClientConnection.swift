@@ -150,7 +150,7 @@ final class ClientConnection: Sendable {
     /// For scripts: returns once `condition` holds or `timeout` has passed.
     func wait(upTo timeout: Duration, until condition: @escaping @Sendable (ClientConnection) -> Bool) async {
         let deadline = ContinuousClock.now + timeout
-        while !condition(self) && ContinuousClock.now < deadline {
+        while !condition(self) && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
     }

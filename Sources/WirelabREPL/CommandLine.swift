@@ -42,7 +42,9 @@ struct CommandHelp: Sendable {
         .init(name: "view", usage: "view quiet|frames|bytes",
               summary: "choose how much of each frame to show",
               details: [
-                "quiet: one line per frame · frames: every header bit explained (default) · bytes: full hex dumps too",
+                "quiet: one line per frame",
+                "frames: every header bit explained, short hex dump (the default)",
+                "bytes: as frames, with complete hex dumps, handshakes included",
               ]),
         .init(name: "endpoints", usage: "endpoints",
               summary: "list the lab's endpoints, on or off, with their URLs", details: []),

@@ -39,12 +39,19 @@ public enum REPL {
         let colorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
         let style = Styler(enabled: options.color ?? (terminal && colorEnv))
         let prompt = PromptState()
-        let ui = terminal ? TerminalUI(prompt: { prompt.text }, historyPath: options.historyPath) : nil
+        let running = NIOLockedValueBox<Task<Bool, Never>?>(nil)
+        let ui = terminal
+            ? TerminalUI(prompt: { prompt.text }, historyPath: options.historyPath) { running.withLockedValue { $0?.cancel() } }
+            : nil
         let console: any Console = ui ?? PlainConsole()
         let session = try await start(options, console: console, style: style, interactive: terminal)
         let lines = ui?.lines() ?? readLines()
         for await line in lines {
-            let keepGoing = await session.execute(line)
+            // Each command runs as its own task, so that Ctrl-C can cancel it.
+            let task = Task { await session.execute(line) }
+            running.withLockedValue { $0 = task }
+            let keepGoing = await task.value
+            running.withLockedValue { $0 = nil }
             prompt.text = await session.promptText
             ui?.commandFinished()
             if !keepGoing { break }

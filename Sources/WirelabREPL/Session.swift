@@ -47,6 +47,8 @@ actor Session {
             } else {
                 guard try await run(word.lowercased(), rest) else { return false }
             }
+        } catch is CancellationError {
+            console.line("interrupted")
         } catch let error as UsageError {
             console.line(style.red("error: ") + error.message)
             if let usage = error.usage { console.line("usage: " + usage) }
@@ -355,7 +357,7 @@ actor Session {
     func settle() async {
         let deadline = ContinuousClock.now + .seconds(2)
         var last = clients.map(\.eventsSeen).reduce(0, +)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(40))
             let now = clients.map(\.eventsSeen).reduce(0, +)
             if now == last { return }

@@ -22,14 +22,28 @@ final class TerminalUI: Console, Sendable {
     private let wakeWrite: Int32
     private let prompt: @Sendable () -> String
     private let historyPath: String?
+    private let onInterrupt: @Sendable () -> Void
 
-    init(prompt: @escaping @Sendable () -> String, historyPath: String?) {
+    /// The byte a SIGINT writes to the wake pipe; ordinary wake-ups write 1.
+    private static let interruptByte: UInt8 = 2
+
+    /// - Parameter onInterrupt: called on Ctrl-C while a command runs (to cancel it).
+    init(prompt: @escaping @Sendable () -> String, historyPath: String?, onInterrupt: @escaping @Sendable () -> Void) {
         var fds: [Int32] = [0, 0]
         pipe(&fds)
         wakeRead = fds[0]
         wakeWrite = fds[1]
         self.prompt = prompt
         self.historyPath = historyPath
+        self.onInterrupt = onInterrupt
+        // Ctrl-C must not kill the REPL: the handler only wakes the UI thread (write(2) is
+        // async-signal-safe), which then clears the line or cancels the running command.
+        TerminalUI.signalPipe = wakeWrite
+        rl_catch_signals = 0
+        signal(SIGINT) { _ in
+            var byte = TerminalUI.interruptByte
+            _ = Glibc.write(TerminalUI.signalPipe, &byte, 1)
+        }
     }
 
     func write(_ text: String) {
@@ -62,6 +76,10 @@ final class TerminalUI: Console, Sendable {
     /// only place it can leave the line: a `@convention(c)` function captures nothing.
     nonisolated(unsafe) private static var receivedLine: String?
     nonisolated(unsafe) private static var receivedEOF = false
+    /// The wake pipe's write end, for the SIGINT handler (which can capture nothing either).
+    nonisolated(unsafe) private static var signalPipe: Int32 = -1
+    /// Set by the Ctrl-C key binding (in raw mode the terminal sends 0x03, not SIGINT).
+    nonisolated(unsafe) private static var ctrlCPressed = false
 
     private func runLoop(_ continuation: AsyncStream<String>.Continuation) {
         using_history()
@@ -79,6 +97,10 @@ final class TerminalUI: Console, Sendable {
                     TerminalUI.receivedEOF = true
                 }
             }
+            rl_bind_key(3) { _, _ in
+                TerminalUI.ctrlCPressed = true
+                return 0
+            }
         }
         install()
         while true {
@@ -90,7 +112,10 @@ final class TerminalUI: Console, Sendable {
             }
             if fds[0].revents & Int16(POLLIN) != 0 {
                 var drain = [UInt8](repeating: 0, count: 256)
-                _ = read(wakeRead, &drain, drain.count)
+                let count = read(wakeRead, &drain, drain.count)
+                if count > 0, drain[..<count].contains(TerminalUI.interruptByte) {
+                    interrupt(busy: busy, promptWidth: shownPrompt.count)
+                }
                 for message in queue.withLockedValue({ queue in defer { queue = [] }; return queue }) {
                     switch message {
                     case .text(let text):
@@ -105,6 +130,10 @@ final class TerminalUI: Console, Sendable {
             }
             if !busy, fds.count > 1, fds[1].revents & Int16(POLLIN | POLLHUP) != 0 {
                 rl_callback_read_char()
+                if TerminalUI.ctrlCPressed {
+                    TerminalUI.ctrlCPressed = false
+                    interrupt(busy: false, promptWidth: shownPrompt.count)
+                }
                 if TerminalUI.receivedEOF {
                     rl_callback_handler_remove()
                     print("")
@@ -121,6 +150,18 @@ final class TerminalUI: Console, Sendable {
         }
         if let historyPath { write_history(historyPath) }
         continuation.finish()
+    }
+
+    /// Ctrl-C: cancel the running command. At the prompt it only says how to clear the line and
+    /// how to leave: libedit's callback interface offers no working way to empty its buffer
+    /// (rl_replace_line ignores "", rl_delete_text and rl_kill_text leave it as it was).
+    private func interrupt(busy: Bool, promptWidth: Int) {
+        if busy {
+            print("\n")  // the terminal has echoed ^C itself: it is in cooked mode while a command runs
+            onInterrupt()
+        } else {
+            printAbovePrompt("^C · Ctrl-U clears the line; quit or Ctrl-D leaves wirelab\n", promptWidth: promptWidth)
+        }
     }
 
     private func print(_ text: String) {

@@ -26,7 +26,11 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Switch on only these endpoints (comma separated).", valueName: "names"))
     var only: String?
 
+    @Option(help: ArgumentHelp("Seconds between the server's pings on idle WebSockets; 0 turns them off.", valueName: "seconds"))
+    var pingInterval: Double = 30
+
     func validate() throws {
+        guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         if let names = onlyNames {
             let known = Endpoint.all.map(\.name)
@@ -46,6 +50,7 @@ struct ServerOptions: ParsableArguments {
         configuration.port = port
         configuration.only = onlyNames
         configuration.logger.logLevel = logLevel
+        configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
         return configuration
     }
 }
