@@ -139,10 +139,10 @@ enum UnifiedDiff {
         while i < n || j < m {
             if i < n, j < m, TranscriptMatch.line(expected[i], actual[j]) {
                 operations.append((" ", actual[j])); i += 1; j += 1
-            } else if j < m, i == n || table[i][j + 1] >= table[i + 1][j] {
-                operations.append(("+", actual[j])); j += 1
-            } else {
+            } else if i < n, j == m || table[i + 1][j] >= table[i][j + 1] {
                 operations.append(("-", expected[i])); i += 1
+            } else {
+                operations.append(("+", actual[j])); j += 1
             }
         }
         var output = ["--- \(expectedName)", "+++ \(actualName)"]
