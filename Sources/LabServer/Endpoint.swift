@@ -1,9 +1,14 @@
+import HTTPTypes
 import HummingbirdWebSocket
 import Logging
+import NIOCore
+import WireProtocol
 
-/// One endpoint of the guide: a name to switch it by, its WebSocket routes, and what it teaches.
+/// One endpoint of the guide: a name to switch it by, its WebSocket routes, its HTTP twins, and
+/// what it teaches.
 ///
 /// Each endpoint lives in its own file under `Endpoints/` and reads like the guide's handler.
+/// Endpoints are made per lab (`Endpoint.makeAll(_:)`), so that each lab has its own state.
 public struct Endpoint: Sendable {
     /// The switch name: `wirelab serve --only echo`, `enable echo`, `disable echo`.
     public let name: String
@@ -11,49 +16,183 @@ public struct Endpoint: Sendable {
     public let summary: String
     /// The section of the guide it comes from.
     public let guideSection: String
+    /// A REPL command worth trying first on it, e.g. `send {"text":"hi"}`.
+    public let firstMessage: String
     public let webSocketRoutes: [WebSocketRoute]
+    /// The same work over plain HTTP: request/response, short and long polling.
+    public let httpRoutes: [HTTPRoute]
 
-    public init(name: String, summary: String, guideSection: String, webSocketRoutes: [WebSocketRoute]) {
+    public init(
+        name: String, summary: String, guideSection: String, firstMessage: String = "send hello",
+        webSocketRoutes: [WebSocketRoute], httpRoutes: [HTTPRoute] = []
+    ) {
         self.name = name
         self.summary = summary
         self.guideSection = guideSection
+        self.firstMessage = firstMessage
         self.webSocketRoutes = webSocketRoutes
+        self.httpRoutes = httpRoutes
+    }
+
+    /// The names of every endpoint, in the guide's order (for `--only` and `enable`).
+    public static let names = ["echo", "client", "chat", "room", "livechat"]
+
+    /// Every endpoint the lab knows, made for one lab.
+    public static func makeAll(_ lab: LabContext) -> [Endpoint] {
+        [.echo(lab), .client(lab), .chat(lab), .room(lab), .liveChat(lab)]
     }
 }
 
 /// A WebSocket path and the session that runs on each upgraded connection.
 public struct WebSocketRoute: Sendable {
     public let pattern: PathPattern
+    /// Endpoint-specific checks before the 101 (a name already in use, a missing parameter).
+    public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String]) -> UpgradeVerdict
     public let session: @Sendable (WebSocketSession) async throws -> Void
 
-    public init(_ pattern: String, session: @escaping @Sendable (WebSocketSession) async throws -> Void) {
+    public init(
+        _ pattern: String,
+        admit: @escaping @Sendable ([String: String], [String: String]) -> UpgradeVerdict = { _, _ in .accept },
+        session: @escaping @Sendable (WebSocketSession) async throws -> Void
+    ) {
         self.pattern = PathPattern(pattern)
+        self.admit = admit
         self.session = session
     }
 }
 
-/// What a session handler gets: the connection's two directions, its path parameters and the
-/// lab's limits. Errors it throws close the connection (1011, or the code the library chose, such
+/// What a session handler gets: the connection's two directions, its path parameters and query,
+/// and the lab. Errors it throws close the connection (1011, or the code the library chose, such
 /// as 1009 for an oversize message or 1007 for invalid UTF-8).
 public struct WebSocketSession: Sendable {
     public let parameters: [String: String]
+    public let query: [String: String]
     public let inbound: WebSocketInboundStream
     public let outbound: WebSocketOutboundWriter
-    public let limits: LabLimits
+    /// The connection itself: for cutting off a receiver too slow to take even a close frame.
+    public let channel: any Channel
+    public let lab: LabContext
     public let logger: Logger
 
     /// Whole messages, fragments joined, no larger than the lab's message limit.
     public func messages() -> WebSocketInboundMessageStream {
-        inbound.messages(maxSize: limits.maxMessageSize)
+        inbound.messages(maxSize: lab.limits.maxMessageSize)
+    }
+
+    /// Incoming messages parsed as JSON. A message that is not JSON (or is binary) gets a
+    /// `{"type":"error"}` reply and is skipped; the connection stays open.
+    public func jsonMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> AsyncThrowingCompactMapSequence<WebSocketInboundMessageStream, JSON> {
+        messages().compactMap { message in
+            switch message {
+            case .binary:
+                try await reply(.error("expected a JSON text message, got a binary one"))
+                return nil
+            case .text(let text):
+                do {
+                    return try JSON(parsing: text)
+                } catch {
+                    try await reply(.error("not valid JSON: \(error)"))
+                    return nil
+                }
+            }
+        }
+    }
+
+    public func send(_ message: JSON) async throws {
+        try await outbound.write(.text(message.text))
     }
 }
 
-/// Limits every endpoint shares.
-public struct LabLimits: Sendable {
-    /// Larger messages are refused with close code 1009.
-    public var maxMessageSize = 1 << 20
-    /// How often the server pings an idle connection; nil turns server pings off.
-    public var pingInterval: Duration? = .seconds(30)
+extension JSON {
+    /// The lab's error reply: `{"type":"error","error":"…"}`.
+    public static func error(_ message: String) -> JSON {
+        .object([("type", "error"), ("error", .string(message))])
+    }
+}
 
-    public init() {}
+/// One HTTP twin: a method, a path, and a handler (JSON in, JSON out, unless it says otherwise).
+public struct HTTPRoute: Sendable {
+    public let method: HTTPRequest.Method
+    public let pattern: PathPattern
+    /// True for a route whose body is plain text (the echo twin), not JSON.
+    public let takesText: Bool
+    public let handle: @Sendable (HTTPExchange) async throws -> HTTPReply
+
+    public init(_ method: HTTPRequest.Method, _ pattern: String, takesText: Bool = false, handle: @escaping @Sendable (HTTPExchange) async throws -> HTTPReply) {
+        self.method = method
+        self.pattern = PathPattern(pattern)
+        self.takesText = takesText
+        self.handle = handle
+    }
+}
+
+/// An HTTP request as a twin sees it.
+public struct HTTPExchange: Sendable {
+    public let parameters: [String: String]
+    public let query: [String: String]
+    /// The body parsed as JSON; nil when there was no body (or, for text routes, not JSON).
+    public let body: JSON?
+    /// The body as text.
+    public let text: String
+
+    /// The `since` and `wait` of a poll: `?since=ID` (default 0) and `&wait=SECONDS`.
+    public func pollParameters() throws -> (since: Int, wait: Duration?) {
+        let since = try query["since"].map { value -> Int in
+            guard let id = Int(value), id >= 0 else { throw HTTPReply.badRequest("since must be a message id (0 or more), not \"\(value)\"") }
+            return id
+        } ?? 0
+        let wait = try query["wait"].map { value -> Duration in
+            guard let seconds = Double(value), seconds >= 0, seconds <= 60 else {
+                throw HTTPReply.badRequest("wait must be a number of seconds from 0 to 60, not \"\(value)\"")
+            }
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return (since, wait)
+    }
+
+    /// The body, which must be a JSON object, or a 400 reply saying why not.
+    public func objectBody() throws -> JSON {
+        guard let body else { throw HTTPReply.badRequest("the request needs a JSON body") }
+        guard body.isObject else { throw HTTPReply.badRequest("the JSON body must be an object") }
+        return body
+    }
+}
+
+/// A twin's answer: a status and a JSON (or text) body. Thrown, it is an error answer.
+public struct HTTPReply: Error, Sendable {
+    public enum Body: Sendable {
+        case json(JSON)
+        case text(String)
+    }
+
+    public let status: HTTPResponse.Status
+    public let body: Body
+
+    public init(_ body: JSON, status: HTTPResponse.Status = .ok) {
+        self.status = status
+        self.body = .json(body)
+    }
+
+    public init(text: String, status: HTTPResponse.Status = .ok) {
+        self.status = status
+        self.body = .text(text)
+    }
+
+    public static func badRequest(_ message: String) -> HTTPReply {
+        HTTPReply(.error(message), status: .badRequest)
+    }
+}
+
+/// Reads `?a=1&b=two` into a dictionary (the last value wins), percent-decoded.
+func parseQuery(_ query: Substring?) -> [String: String] {
+    var result: [String: String] = [:]
+    func decode(_ part: Substring) -> String {
+        let spaced = String(part.map { $0 == "+" ? " " : $0 })
+        return spaced.percentDecoded ?? spaced
+    }
+    for pair in (query ?? "").split(separator: "&") {
+        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        result[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+    }
+    return result
 }

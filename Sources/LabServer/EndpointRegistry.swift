@@ -2,11 +2,6 @@ import NIOConcurrencyHelpers
 import NIOWebSocket
 import WireProtocol
 
-extension Endpoint {
-    /// Every endpoint the lab knows, in the guide's order.
-    public static let all: [Endpoint] = [.echo]
-}
-
 /// The endpoints a lab hosts, which of them are switched on, and their live connections.
 ///
 /// Routes are fixed once the server is built, so switching happens here, checked on every
@@ -25,7 +20,7 @@ public final class EndpointRegistry: Sendable {
     }
 
     /// - Parameter only: the names to switch on; nil switches all on.
-    public init(endpoints: [Endpoint] = Endpoint.all, only: [String]? = nil) throws {
+    public init(endpoints: [Endpoint], only: [String]? = nil) throws {
         self.endpoints = endpoints
         let names = endpoints.map(\.name)
         for name in only ?? [] where !names.contains(name) {
@@ -65,37 +60,55 @@ public final class EndpointRegistry: Sendable {
 
     public static func switchedOffReason(_ name: String) -> String { "endpoint \(name) switched off" }
 
-    public enum Resolution: Sendable {
-        case route(Endpoint, WebSocketRoute, parameters: [String: String])
+    public enum Resolution<Route: Sendable>: Sendable {
+        case route(Endpoint, Route, parameters: [String: String])
         case switchedOff(Endpoint)
+        /// The path exists, but not for this method; the methods it takes.
+        case methodNotAllowed([String])
         case notFound
     }
 
-    /// Finds the WebSocket route for a path; the most specific pattern wins.
-    public func resolveWebSocket(path: String) -> Resolution {
-        let path = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-        var best: (Endpoint, WebSocketRoute, [String: String])?
-        for endpoint in endpoints {
-            for route in endpoint.webSocketRoutes {
-                guard let parameters = route.pattern.match(path) else { continue }
-                if best == nil || route.pattern.specificity > best!.1.pattern.specificity {
-                    best = (endpoint, route, parameters)
-                }
-            }
-        }
-        guard let (endpoint, route, parameters) = best else { return .notFound }
-        return isEnabled(endpoint.name) ? .route(endpoint, route, parameters: parameters) : .switchedOff(endpoint)
+    /// Finds the WebSocket route for a path (its query is ignored); the most specific pattern wins.
+    public func resolveWebSocket(path: String) -> Resolution<WebSocketRoute> {
+        resolve(path: path, routes: endpoints.flatMap { endpoint in endpoint.webSocketRoutes.map { (endpoint, $0, $0.pattern) } })
     }
 
-    /// The lines that list what is on, for 404 pages and banners.
+    /// Finds the HTTP twin for a method and path; the most specific pattern wins.
+    public func resolveHTTP(method: String, path: String) -> Resolution<HTTPRoute> {
+        let all = endpoints.flatMap { endpoint in endpoint.httpRoutes.map { (endpoint, $0, $0.pattern) } }
+        let forMethod = all.filter { $0.1.method.rawValue == method }
+        let found = resolve(path: path, routes: forMethod)
+        guard case .notFound = found else { return found }
+        let path = Self.stripQuery(path)
+        let allowed = all.filter { $0.2.match(path) != nil }.map(\.1.method.rawValue)
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(Array(Set(allowed)).sorted())
+    }
+
+    private func resolve<Route>(path: String, routes: [(Endpoint, Route, PathPattern)]) -> Resolution<Route> {
+        let path = Self.stripQuery(path)
+        var best: (endpoint: Endpoint, route: Route, pattern: PathPattern, parameters: [String: String])?
+        for (endpoint, route, pattern) in routes {
+            guard let parameters = pattern.match(path) else { continue }
+            if best == nil || pattern.specificity > best!.pattern.specificity {
+                best = (endpoint, route, pattern, parameters)
+            }
+        }
+        guard let best else { return .notFound }
+        return isEnabled(best.endpoint.name) ? .route(best.endpoint, best.route, parameters: best.parameters) : .switchedOff(best.endpoint)
+    }
+
+    static func stripQuery(_ path: String) -> String {
+        path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+    }
+
+    /// The lines that list what is on, for 404 pages.
     public func describeEnabled() -> [String] {
         let on = enabledEndpoints
         guard !on.isEmpty else { return ["(no endpoint is switched on)"] }
         let width = on.map(\.name.count).max() ?? 0
         return on.flatMap { endpoint in
-            endpoint.webSocketRoutes.map { route in
-                endpoint.name.padding(width) + "  ws  " + route.pattern.description + "  " + endpoint.summary
-            }
+            endpoint.webSocketRoutes.map { endpoint.name.padding(width) + "  WS        " + $0.pattern.description }
+                + endpoint.httpRoutes.map { endpoint.name.padding(width) + "  " + $0.method.rawValue.padding(8) + "  " + $0.pattern.description }
         }
     }
 }

@@ -26,16 +26,19 @@ extension EndpointRegistry {
         guard method == .GET else {
             return .refuse(.methodNotAllowed, headers: [("Allow", "GET")], body: "A WebSocket upgrade must be a GET request, not \(method.rawValue).\n")
         }
+        let route: WebSocketRoute
+        let parameters: [String: String]
         switch resolveWebSocket(path: path) {
-        case .notFound:
+        case .notFound, .methodNotAllowed:
             return .refuse(.notFound, body: "No WebSocket endpoint at \(path).\n" + onPage())
         case .switchedOff(let endpoint):
             return .refuse(
                 .serviceUnavailable,
                 body: "The \(endpoint.name) endpoint is switched off (in the wirelab REPL: enable \(endpoint.name)).\n" + onPage()
             )
-        case .route:
-            break
+        case .route(_, let found, let captured):
+            route = found
+            parameters = captured
         }
         guard headers[canonicalForm: "Connection"].contains(where: { $0.lowercased() == "upgrade" }) else {
             return .refuse(.badRequest, body: "The Connection header must include \"Upgrade\".\n")
@@ -56,7 +59,8 @@ extension EndpointRegistry {
         guard Handshake.isValidKey(key) else {
             return .refuse(.badRequest, body: "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters); got \"\(key)\".\n")
         }
-        return .accept
+        // Last, the endpoint's own rules (a name already taken, a missing parameter).
+        return route.admit(parameters, parseQuery(uri.split(separator: "?", maxSplits: 1).dropFirst().first))
     }
 
     private func onPage() -> String {

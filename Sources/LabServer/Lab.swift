@@ -19,6 +19,8 @@ public struct LabConfiguration: Sendable {
     /// The endpoint names to switch on; nil switches all on.
     public var only: [String]?
     public var limits = LabLimits()
+    public var clock = LabClock.system
+    public var broadcastMode = BroadcastMode.queued
     public var logger = Logger(label: "wirelab.server")
 
     public init() {}
@@ -42,12 +44,16 @@ public enum LabError: Error, CustomStringConvertible {
 /// The in-process server that hosts the guide's endpoints.
 public final class Lab: Sendable {
     public let registry: EndpointRegistry
+    public let context: LabContext
     public let configuration: LabConfiguration
     private let running = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
 
     public init(configuration: LabConfiguration) throws {
         self.configuration = configuration
-        self.registry = try EndpointRegistry(only: configuration.only)
+        self.context = LabContext(
+            clock: configuration.clock, limits: configuration.limits, broadcastMode: configuration.broadcastMode, logger: configuration.logger
+        )
+        self.registry = try EndpointRegistry(endpoints: Endpoint.makeAll(context), only: configuration.only)
     }
 
     /// Starts listening in the background. - Returns: the port it is listening on.
@@ -100,12 +106,13 @@ public final class Lab: Sendable {
 
     private func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: LabFallback(registry: registry))
+        router.add(middleware: LabHTTP(registry: registry, limits: configuration.limits))
         return router
     }
 
     private func makeServerBuilder() -> HTTPServerBuilder {
         let registry = self.registry
+        let lab = self.context
         let limits = configuration.limits
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: limits.maxMessageSize,
@@ -116,17 +123,20 @@ public final class Lab: Sendable {
             let inner = HTTP1WebSocketUpgradeChannel(
                 responder: responder,
                 configuration: .init(ws: webSocket)
-            ) { request, _, _ in
-                guard case .route(let endpoint, let route, let parameters) = registry.resolveWebSocket(path: request.path ?? "") else {
+            ) { request, channel, _ in
+                let target = request.path ?? ""
+                guard case .route(let endpoint, let route, let parameters) = registry.resolveWebSocket(path: target) else {
                     return .dontUpgrade  // the HandshakeGate has already answered with the reason
                 }
+                let query = parseQuery(target.split(separator: "?", maxSplits: 1).dropFirst().first)
                 return .upgrade([:]) { inbound, outbound, context in
                     let close: @Sendable (CloseCode, String) async -> Void = { code, reason in
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
                     }
                     try await registry.connections.run(endpoint: endpoint.name, close: close) {
                         let session = WebSocketSession(
-                            parameters: parameters, inbound: inbound, outbound: outbound, limits: limits, logger: context.logger
+                            parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
+                            logger: context.logger
                         )
                         try await route.session(session)
                     }

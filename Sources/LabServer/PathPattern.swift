@@ -31,7 +31,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
             switch segment {
             case .literal(let literal) where literal != part: return nil
             case .literal: continue
-            case .parameter(let name): captured[name] = String(part).removingPercentEncoding ?? String(part)
+            case .parameter(let name): captured[name] = String(part).percentDecoded ?? String(part)
             }
         }
         return captured
@@ -40,7 +40,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
 
 extension String {
     /// `%XX` decoding without Foundation; nil when an escape is malformed or not UTF-8.
-    var removingPercentEncoding: String? {
+    var percentDecoded: String? {
         var bytes: [UInt8] = []
         var iterator = utf8.makeIterator()
         while let byte = iterator.next() {

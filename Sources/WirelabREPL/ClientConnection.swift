@@ -33,22 +33,32 @@ final class ClientConnection: Sendable {
         var handshake: [WireEvent] = []
         var framesDown = 0
         var eventsSeen = 0
+        var lastFrameDown: (Frame, [ProtocolViolation])?
         var closeFrameUp: Frame?
         var closeFrameDown: Frame?
         var tcpClosed = false
         var client: WebSocketClient?
+        /// The response that refused the upgrade, if one did.
+        var refusal: HTTPHead?
     }
 
     private let state = NIOLockedValueBox(State())
-    private let console: any Console
+    /// Where this client's lines go: straight to the terminal, or held by an ``OutputCollator``.
+    private let emit: @Sendable ([String]) -> Void
     private let style: Styler
     private let settings: SharedSettings
+    /// A first message worth sending on this endpoint, for the "open" line.
+    private let hint: String
 
-    init(name: String, target: WebSocketTarget, requestKey: String, console: any Console, style: Styler, settings: SharedSettings) {
+    init(
+        name: String, target: WebSocketTarget, requestKey: String, hint: String, style: Styler, settings: SharedSettings,
+        emit: @escaping @Sendable ([String]) -> Void
+    ) {
         self.name = name
         self.target = target
         self.requestKey = requestKey
-        self.console = console
+        self.hint = hint
+        self.emit = emit
         self.style = style
         self.settings = settings
     }
@@ -88,7 +98,7 @@ final class ClientConnection: Sendable {
                 return closingSummary(state)
             }
         }
-        if !settings.muted { console.lines(lines) }
+        if !settings.muted && !lines.isEmpty { emit(lines) }
     }
 
     private func render(_ event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
@@ -98,13 +108,19 @@ final class ClientConnection: Sendable {
             var lines = renderer.render(head: head, direction: direction)
             if head.status == 101 {
                 lines += renderer.render(acceptCheck: AcceptCheck(key: requestKey, received: head.field("Sec-WebSocket-Accept")))
+                lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
+            } else if direction == .down {
+                state.refusal = head
             }
             return lines
         case .httpBody(let direction, let body):
             state.handshake.append(event)
             return renderer.render(body: body, direction: direction)
         case .frame(let direction, let frame, let violations):
-            if direction == .down { state.framesDown += 1 }
+            if direction == .down {
+                state.framesDown += 1
+                state.lastFrameDown = (frame, violations)
+            }
             if frame.opcode == .close {
                 if direction == .up { state.closeFrameUp = frame } else { state.closeFrameDown = frame }
             }
@@ -126,9 +142,18 @@ final class ClientConnection: Sendable {
         case (.some(let up), .none):
             return ["\(name) closed · we sent \(code(up)); TCP closed with no close frame back (1006 abnormal closure)"]
         case (.none, .none):
+            if let refusal = state.refusal, case .response(_, let status, let reason) = refusal.startLine {
+                return [style.yellow("\(name) refused") + " · the server answered \(status) \(reason) instead of 101 Switching Protocols; no WebSocket was opened"]
+            }
             guard state.client != nil else { return ["\(name) · TCP connection closed"] }
             return [style.yellow("\(name) closed · TCP dropped without any close frame: the application sees 1006 abnormal closure")]
         }
+    }
+
+    /// The last frame received, taken apart at `view`.
+    func renderLastFrame(view: ViewLevel) -> [String]? {
+        guard let (frame, violations) = state.withLockedValue({ $0.lastFrameDown }) else { return nil }
+        return WireRenderer(client: name, view: view, style: style).render(frame: frame, direction: .down, violations: violations)
     }
 
     /// Re-renders the handshake at the current view level.

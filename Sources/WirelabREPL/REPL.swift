@@ -87,10 +87,10 @@ public enum REPL {
         guard let lab, let address else {
             return [style.bold("wirelab") + " · no lab server in this session; open clients with full ws:// URLs", "type help for the commands"]
         }
-        let on = lab.registry.enabledEndpoints.flatMap { endpoint in endpoint.webSocketRoutes.map { "\(endpoint.name) \($0.pattern)" } }
+        let on = lab.registry.enabledEndpoints.map(\.name)
         return [
             style.bold("wirelab") + " · lab server listening on \(address.host):\(address.port), inside this process",
-            "endpoints on: " + (on.isEmpty ? "none (enable NAME switches one on)" : on.joined(separator: ", ")),
+            "endpoints on: " + (on.isEmpty ? "none (enable NAME switches one on)" : on.joined(separator: ", ") + " (endpoints lists their URLs)"),
             "type help for the commands, or start with: open /ws/echo",
         ]
     }

@@ -24,10 +24,16 @@ actor Session {
 
     var currentName: String? { current?.name }
 
+    /// In scripts, holds each client's lines so that output order does not depend on timing.
+    private let collator: OutputCollator?
+    /// The client the running command acts on: its lines are released first.
+    private var focus: String?
+
     init(lab: Lab?, labAddress: (host: String, port: Int)?, console: any Console, style: Styler, randomness: Randomness, interactive: Bool) {
         self.lab = lab
         self.labAddress = labAddress
-        self.console = console
+        self.collator = interactive ? nil : OutputCollator(base: console)
+        self.console = collator ?? console
         self.style = style
         self.randomness = randomness
         self.interactive = interactive
@@ -41,8 +47,10 @@ actor Session {
         guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return true }
         let word = String(trimmed.prefix { $0 != " " })
         let rest = String(trimmed.dropFirst(word.count).drop { $0 == " " })
+        focus = current?.name
         do {
             if word.hasSuffix(":"), let target = client(named: String(word.dropLast())) {
+                focus = target.name
                 try await send(rest, on: target)
             } else {
                 guard try await run(word.lowercased(), rest) else { return false }
@@ -55,7 +63,10 @@ actor Session {
         } catch {
             console.line(style.red("error: ") + "\(error)")
         }
-        if !interactive { await settle() }
+        if let collator {
+            await settle()
+            collator.release(focus: focus)
+        }
         return true
     }
 
@@ -73,6 +84,8 @@ actor Session {
         case "endpoints": listEndpoints()
         case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
         case "wait": try await wait(try splitWords(rest))
+        case "set": try set(try splitWords(rest))
+        case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
         default:
@@ -119,7 +132,16 @@ actor Session {
         if !Handshake.isValidKey(requestKey) {
             console.line(style.yellow("note: ") + "\(requestKey) is not 16 bytes of base64, so a correct server will refuse it")
         }
-        let connection = ClientConnection(name: clientName, target: target, requestKey: requestKey, console: console, style: style, settings: settings)
+        focus = clientName
+        let emit: @Sendable ([String]) -> Void
+        if let collator {
+            emit = { collator.hold($0, client: clientName) }
+        } else {
+            emit = { [console] in console.lines($0) }
+        }
+        let connection = ClientConnection(
+            name: clientName, target: target, requestKey: requestKey, hint: hint(for: target), style: style, settings: settings, emit: emit
+        )
         lastAttempt = connection
         console.line("\(clientName) · connecting to \(target)")
         let outcome: WebSocketClient.ConnectOutcome
@@ -130,18 +152,25 @@ actor Session {
         } catch {
             throw UsageError("\(clientName) · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
+        // The client's own stream says "open" or "refused", in wire order.
         switch outcome {
-        case .refused(let status, let reason):
+        case .refused:
             await connection.wait(upTo: .seconds(2)) { $0.isClosed }
-            console.line(style.yellow("\(clientName) refused") + " · the server answered \(status) \(reason) instead of 101 Switching Protocols; no WebSocket was opened")
         case .open(let client):
             if name == nil { nextNumber += 1 }
             connection.client = client
             clients.removeAll { $0.name == clientName }
             clients.append(connection)
             current = connection
-            console.line(style.green("\(clientName) open") + " · from here on this TCP connection carries WebSocket frames; try: send hello")
         }
+    }
+
+    /// A first message worth sending, from the endpoint the target is on.
+    private func hint(for target: WebSocketTarget) -> String {
+        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port,
+            case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: target.path)
+        else { return "send hello" }
+        return endpoint.firstMessage
     }
 
     private func send(_ text: String, on connection: ClientConnection) async throws {
@@ -163,8 +192,23 @@ actor Session {
             }
             let pattern = Array("abcdefghijklmnopqrstuvwxyz".utf8)
             payload = (0..<size).map { pattern[$0 % pattern.count] }
+        } else if text.hasPrefix("--raw") {
+            let raw = String(text.dropFirst("--raw".count).drop { $0 == " " })
+            guard !raw.isEmpty else { throw UsageError("send --raw needs a message", usage: usage) }
+            payload = Array(raw.utf8)
         } else {
             guard !text.isEmpty else { throw UsageError("send needs a message", usage: usage) }
+            // What looks like JSON is checked before it goes: a typo should not cost a round trip.
+            if text.hasPrefix("{") || text.hasPrefix("[") {
+                do {
+                    _ = try JSON(parsing: text)
+                } catch {
+                    throw UsageError(
+                        "not valid JSON, nothing sent: \(error)\n  \(text)\n  \(String(repeating: " ", count: error.column - 1))^\n"
+                            + "(send --raw \(text) sends it anyway, to see how the server answers)"
+                    )
+                }
+            }
             payload = Array(text.utf8)
         }
         let before = connection.framesDown
@@ -274,11 +318,15 @@ actor Session {
         }
         let registry = lab.registry
         let width = registry.endpoints.map(\.name.count).max() ?? 0
+        let base = "\(labAddress.host):\(labAddress.port)"
         for endpoint in registry.endpoints {
-            let on = registry.isEnabled(endpoint.name)
+            let state = registry.isEnabled(endpoint.name) ? style.green("on ") : style.red("off")
+            console.line("\(endpoint.name.padding(width))  \(state)  \(endpoint.summary)")
             for route in endpoint.webSocketRoutes {
-                let state = on ? style.green("on ") : style.red("off")
-                console.line("\(endpoint.name.padding(width)) \(state) ws://\(labAddress.host):\(labAddress.port)\(route.pattern)  \(style.dim(endpoint.summary))")
+                console.line("    " + "WS".padding(6) + " ws://\(base)\(route.pattern)")
+            }
+            for route in endpoint.httpRoutes {
+                console.line("    " + route.method.rawValue.padding(6) + " http://\(base)\(route.pattern)")
             }
         }
     }
@@ -300,6 +348,39 @@ actor Session {
         let closing = live == 0 ? "" : " · closing \(live) live connection\(live == 1 ? "" : "s") with 1001 going away"
         console.line("\(name) is off · new upgrades get 503" + closing)
         await lab.registry.connections.closeAll(endpoint: name, code: .goingAway, reason: EndpointRegistry.switchedOffReason(name))
+    }
+
+    private func set(_ words: [String]) throws {
+        let usage = CommandHelp.named("set")!.usage
+        guard words.count == 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
+        switch words[0] {
+        case "broadcast":
+            let lab = try requireLab()
+            guard let mode = BroadcastMode(rawValue: words[1]) else {
+                throw UsageError("broadcast is queued or naive, not \(words[1])", usage: usage)
+            }
+            lab.context.broadcastMode = mode
+            switch mode {
+            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.limits.outboundQueueLimit) messages behind")
+            case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
+            }
+        default:
+            throw UsageError("no setting named \(words[0]); the settings are: broadcast", usage: usage)
+        }
+    }
+
+    private func showLast(_ words: [String]) throws {
+        let connection: ClientConnection
+        if let name = words.first {
+            guard let named = client(named: name) else { throw UsageError(unknownClient(name)) }
+            connection = named
+        } else {
+            connection = try requireCurrent()
+        }
+        guard let lines = connection.renderLastFrame(view: settings.view == .bytes ? .bytes : .frames) else {
+            throw UsageError("\(connection.name) has received no frame yet")
+        }
+        console.lines(lines)
     }
 
     private func wait(_ words: [String]) async throws {
@@ -355,10 +436,10 @@ actor Session {
 
     /// Waits until no client has seen wire activity for a short while (scripts only).
     func settle() async {
-        let deadline = ContinuousClock.now + .seconds(2)
+        let deadline = ContinuousClock.now + .seconds(3)
         var last = clients.map(\.eventsSeen).reduce(0, +)
         while ContinuousClock.now < deadline && !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(40))
+            try? await Task.sleep(for: .milliseconds(120))
             let now = clients.map(\.eventsSeen).reduce(0, +)
             if now == last { return }
             last = now

@@ -70,6 +70,8 @@ public enum TranscriptRunner {
     static func run(_ transcript: Transcript) async throws -> [[String]] {
         var options = REPLOptions()
         options.lab?.port = 0
+        // Timestamps from a clock that starts at a fixed instant and ticks 1 ms per reading.
+        options.lab?.clock = .stepping(from: Date(timeIntervalSince1970: 1_767_225_600), by: 0.001)
         options.entropy = .seeded(1)
         options.historyPath = nil
         let console = CaptureConsole()

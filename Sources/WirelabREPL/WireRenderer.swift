@@ -103,7 +103,7 @@ struct WireRenderer {
     func render(frame: Frame, direction: Direction, violations: [ProtocolViolation]) -> [String] {
         let headline = "\(arrow(direction)) \(frame.opcode.name) frame" + (frame.fin ? "" : " (fragment)")
         if view == .quiet {
-            return [headline + " " + quietSummary(frame) + " · \(frame.wireSize) bytes"] + violations.map(warning)
+            return [compactLine(frame, direction: direction)] + violations.map(warning)
         }
         var lines = [
             headline + " · \(frame.wireSize) bytes on the wire: \(frame.header.count) header + \(frame.wirePayload.count) payload"
@@ -184,6 +184,18 @@ struct WireRenderer {
         return HexDump.compact(payload.prefix(24)) + (payload.count > 24 ? style.dim(" … (\(payload.count) bytes)") : "")
     }
 
+    /// One line per frame: direction, client, kind (a JSON message's "type" when it has one),
+    /// size on the wire, and the payload.
+    func compactLine(_ frame: Frame, direction: Direction) -> String {
+        var kind = frame.opcode.name + (frame.fin ? "" : " fragment")
+        var summary = quietSummary(frame)
+        if frame.opcode == .text, let text = String(validatingUTF8Bytes: frame.payload), let json = try? JSON(parsing: text), json.isObject {
+            if let type = json["type"]?.stringValue { kind = type }
+            summary = Self.visible(text.count > 90 ? String(text.prefix(90)) + "…" : text)
+        }
+        return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · \(summary)"
+    }
+
     private func quietSummary(_ frame: Frame) -> String {
         if let close = frame.closeBody {
             let reason = String(validatingUTF8Bytes: close.reason) ?? ""
@@ -237,7 +249,8 @@ extension Character {
 }
 
 extension String {
+    /// Pads to `width`; a longer string gets one space, so that columns never touch.
     func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+        count > width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

@@ -29,11 +29,14 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds between the server's pings on idle WebSockets; 0 turns them off.", valueName: "seconds"))
     var pingInterval: Double = 30
 
+    @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
+    var naiveBroadcast = false
+
     func validate() throws {
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         if let names = onlyNames {
-            let known = Endpoint.all.map(\.name)
+            let known = Endpoint.names
             for name in names where !known.contains(name) {
                 throw ValidationError("no endpoint named '\(name)'; the endpoints are: \(known.joined(separator: ", "))")
             }
@@ -50,6 +53,7 @@ struct ServerOptions: ParsableArguments {
         configuration.port = port
         configuration.only = onlyNames
         configuration.logger.logLevel = logLevel
+        configuration.broadcastMode = naiveBroadcast ? .naive : .queued
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
         return configuration
     }

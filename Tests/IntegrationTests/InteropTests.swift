@@ -27,7 +27,7 @@ import WireProtocol
         let python = try Paths.python()
         let (lab, port) = try await startLab(only: ["echo"])
         defer { Task { await lab.stop() } }
-        let client = try ChildProcess(python, ["\(Paths.peers)/echo_client.py", "ws://127.0.0.1:\(port)/ws/missing", "x"])
+        let client = try ChildProcess(python, ["\(Paths.peers)/echo_client.py", "ws://127.0.0.1:\(port)/nowhere/at/all", "x"])
         #expect(await client.waitForExit() != 0)
         #expect(client.stderr.contains("HTTP 404"), "stderr: \(client.stderr)")
     }

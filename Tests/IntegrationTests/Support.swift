@@ -1,5 +1,6 @@
 import Foundation
 import LabServer
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -25,6 +26,11 @@ enum Paths {
         }
         return path
     }
+}
+
+/// A lab context for tests that need endpoints without a server.
+func testLabContext() -> LabContext {
+    LabContext(clock: .system, limits: LabLimits(), broadcastMode: .queued, logger: Logger(label: "test"))
 }
 
 /// A lab on a free port for one test.

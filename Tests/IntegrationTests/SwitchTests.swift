@@ -28,13 +28,14 @@ import WireProtocol
     }
 
     @Test func unknownNamesAreRejectedWithTheValidOnes() async throws {
-        #expect(throws: EndpointRegistry.UnknownEndpoint.self) { try EndpointRegistry(only: ["echo", "nope"]) }
-        let registry = try EndpointRegistry(only: ["echo"])
+        let endpoints = Endpoint.makeAll(testLabContext())
+        #expect(throws: EndpointRegistry.UnknownEndpoint.self) { try EndpointRegistry(endpoints: endpoints, only: ["echo", "nope"]) }
+        let registry = try EndpointRegistry(endpoints: endpoints, only: ["echo"])
         #expect(throws: EndpointRegistry.UnknownEndpoint.self) { try registry.setEnabled("chat-room", false) }
         do {
-            _ = try EndpointRegistry(only: ["nope"])
+            _ = try EndpointRegistry(endpoints: endpoints, only: ["nope"])
         } catch {
-            #expect("\(error)".contains("the endpoints are: echo"))
+            #expect("\(error)".contains("the endpoints are: echo, client, chat, room, livechat"))
         }
     }
 
@@ -43,9 +44,8 @@ import WireProtocol
         #expect(PathPattern("/ws/{client_id}").match("/ws/alice") == ["client_id": "alice"])
         #expect(PathPattern("/ws/{client_id}").match("/ws/a%20b") == ["client_id": "a b"])
         #expect(PathPattern("/ws/{client_id}").match("/ws/alice/x") == nil)
-        // Registered before echo, the parameter route still loses to the literal one.
-        let perClient = Endpoint(name: "client", summary: "", guideSection: "", webSocketRoutes: [WebSocketRoute("/ws/{client_id}") { _ in }])
-        let registry = try! EndpointRegistry(endpoints: [perClient, .echo])
+        // Registered before echo and livechat, the parameter route still loses to the literal ones.
+        let registry = try! EndpointRegistry(endpoints: Endpoint.makeAll(testLabContext()).reversed())
         guard case .route(let endpoint, _, _) = registry.resolveWebSocket(path: "/ws/echo?x=1") else {
             Issue.record("/ws/echo did not resolve")
             return
@@ -56,5 +56,12 @@ import WireProtocol
             return
         }
         #expect(other.name == "client" && parameters == ["client_id": "bob"])
+        guard case .route(let live, _, _) = registry.resolveWebSocket(path: "/ws/chat?username=ann"),
+            case .route(let chat, _, _) = registry.resolveWebSocket(path: "/ws/chat/ann")
+        else {
+            Issue.record("the chat paths did not resolve")
+            return
+        }
+        #expect(live.name == "livechat" && chat.name == "chat")
     }
 }

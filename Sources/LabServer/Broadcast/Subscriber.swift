@@ -1,0 +1,115 @@
+import HummingbirdWebSocket
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import WireProtocol
+
+/// One WebSocket connection as a receiver of broadcasts.
+///
+/// In queued mode (the default) it owns a bounded queue and a writer task: `deliver` never waits,
+/// so a slow receiver delays nobody, and a receiver more than `outboundQueueLimit` messages behind
+/// is cut off with 1008. In naive mode `deliver` awaits the write, as the guide's loop does.
+public final class Subscriber: Sendable {
+    public let name: String
+    private let session: WebSocketSession
+    private let queue: AsyncStream<String>.Continuation
+    private let stream: AsyncStream<String>
+    private struct State {
+        var pending = 0
+        var gone = false
+    }
+    private let state = NIOLockedValueBox(State())
+    /// Called once, when the subscriber is cut off or its connection fails.
+    private let onGone: NIOLockedValueBox<(@Sendable () -> Void)?>
+
+    public init(name: String, session: WebSocketSession) {
+        self.name = name
+        self.session = session
+        (stream, queue) = AsyncStream<String>.makeStream()
+        onGone = NIOLockedValueBox(nil)
+    }
+
+    var isGone: Bool { state.withLockedValue { $0.gone } }
+
+    /// Runs the writer while `body` runs; afterwards the queue is flushed (briefly) and closed.
+    public func run(_ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeQueued() }
+            defer {
+                queue.finish()
+            }
+            try await body()
+        }
+    }
+
+    private func writeQueued() async {
+        for await text in stream {
+            do {
+                try await session.outbound.write(.text(text))
+            } catch {
+                markGone()
+                return
+            }
+            state.withLockedValue { $0.pending -= 1 }
+        }
+    }
+
+    func whenGone(_ action: @escaping @Sendable () -> Void) {
+        onGone.withLockedValue { $0 = action }
+    }
+
+    /// Hands one message to this receiver, in the lab's current broadcast mode.
+    func deliver(_ text: String, mode: BroadcastMode) async {
+        if isGone { return }
+        switch mode {
+        case .naive:
+            // The guide: `await ws.send_json(message)`, one receiver after another.
+            do {
+                try await session.outbound.write(.text(text))
+            } catch {
+                markGone()
+            }
+        case .queued:
+            let overflow = state.withLockedValue { state -> Int? in
+                state.pending += 1
+                return state.pending > session.lab.limits.outboundQueueLimit ? state.pending : nil
+            }
+            if let overflow {
+                cutOff(reason: "too slow: \(overflow) messages waiting")
+            } else {
+                queue.yield(text)
+            }
+        }
+    }
+
+    /// Sends to this receiver alone (a reply, the history), in order with its broadcasts.
+    public func send(_ message: JSON) async {
+        await deliver(message.text, mode: session.lab.broadcastMode)
+    }
+
+    private func markGone() {
+        let first = state.withLockedValue { state in
+            defer { state.gone = true }
+            return !state.gone
+        }
+        if first { onGone.withLockedValue { $0 }?() }
+    }
+
+    /// Closes a receiver that cannot keep up: a close frame if it can still take one, and the
+    /// TCP connection in any case.
+    private func cutOff(reason: String) {
+        markGone()
+        queue.finish()
+        session.logger.info("cutting off a slow receiver", metadata: ["receiver": "\(name)", "reason": "\(reason)"])
+        let session = self.session
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await session.outbound.close(.policyViolation, reason: reason) }
+                group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                await group.next()
+                group.cancelAll()
+            }
+            try? await session.channel.close()
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import NIOConcurrencyHelpers
+import WireProtocol
+
+/// One conversation (the chat, a room, the live chat): the single source of truth for its
+/// messages. WebSocket receivers get each message pushed; HTTP pollers read the same log by id,
+/// so both kinds of client see each other's messages, none lost, none twice.
+public final class Topic: Sendable {
+    public struct Entry: Sendable {
+        public let id: Int
+        public let message: JSON
+    }
+
+    private struct State {
+        var nextID = 1
+        var log: [Entry] = []
+        /// In the order they joined, so a naive broadcast visits them in a repeatable order.
+        var receivers: [Subscriber] = []
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
+        /// Waiters whose time ran out before they started waiting.
+        var expired: Set<Int> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let lab: LabContext
+
+    public init(lab: LabContext) {
+        self.lab = lab
+    }
+
+    public func add(_ receiver: Subscriber) {
+        state.withLockedValue { $0.receivers.append(receiver) }
+        receiver.whenGone { [weak self, weak receiver] in
+            guard let self, let receiver else { return }
+            self.remove(receiver)
+        }
+    }
+
+    public func remove(_ receiver: Subscriber) {
+        state.withLockedValue { $0.receivers.removeAll { $0 === receiver } }
+    }
+
+    public var receiverNames: [String] {
+        state.withLockedValue { $0.receivers.map(\.name) }
+    }
+
+    /// Logs `message` (so pollers see it) and pushes it to every receiver but `excluded`.
+    /// - Returns: the message's id.
+    @discardableResult
+    public func publish(_ message: JSON, excluding excluded: Subscriber? = nil) async -> Int {
+        let (id, receivers, waiters) = state.withLockedValue { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.log.append(Entry(id: id, message: message))
+            if state.log.count > lab.limits.retainedMessages { state.log.removeFirst(state.log.count - lab.limits.retainedMessages) }
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            return (id, state.receivers, waiters)
+        }
+        waiters.forEach { $0.resume() }
+        let text = message.text
+        let mode = lab.broadcastMode
+        for receiver in receivers where receiver !== excluded {
+            await receiver.deliver(text, mode: mode)
+        }
+        return id
+    }
+
+    /// Entries newer than `since`, oldest first.
+    public func entries(since: Int) -> [Entry] {
+        state.withLockedValue { state in state.log.filter { $0.id > since } }
+    }
+
+    public var lastID: Int { state.withLockedValue { $0.nextID - 1 } }
+
+    /// The HTTP polling answer: entries after `since`; with `wait`, held until one arrives or the
+    /// wait ends. `{"messages":[{"id":…,…}],"last_id":N,"outcome":"…"}`.
+    public func poll(since: Int, wait: Duration?) async -> JSON {
+        var found = entries(since: since)
+        var outcome = "immediate"
+        if found.isEmpty, let wait {
+            let deadline = ContinuousClock.now + min(wait, lab.limits.maxLongPoll)
+            while found.isEmpty && ContinuousClock.now < deadline && !Task.isCancelled {
+                await waitForPublish(after: since, until: deadline)
+                found = entries(since: since)
+            }
+            outcome = found.isEmpty ? "timeout" : "new_messages"
+        }
+        let messages = found.map { entry -> JSON in
+            guard case .object(let members) = entry.message else { return entry.message }
+            return .object([("id", .number(Double(entry.id)))] + members)
+        }
+        return .object([("messages", .array(messages)), ("last_id", .number(Double(max(since, found.last?.id ?? lastID)))), ("outcome", .string(outcome))])
+    }
+
+    /// Returns once something newer than `since` is published, or at `deadline`.
+    private func waitForPublish(after since: Int, until deadline: ContinuousClock.Instant) async {
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = self.state.withLockedValue { state -> Bool in
+                        if state.nextID - 1 > since || state.expired.remove(id) != nil { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                let waiting = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                    if let continuation = state.waiters.removeValue(forKey: id) { return continuation }
+                    state.expired.insert(id)
+                    return nil
+                }
+                waiting?.resume()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        state.withLockedValue { _ = $0.expired.remove(id) }
+    }
+}

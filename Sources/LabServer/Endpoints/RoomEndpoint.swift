@@ -1,0 +1,126 @@
+import NIOConcurrencyHelpers
+import WireProtocol
+
+extension Endpoint {
+    /// The guide's RoomManager: `/ws/room/{room_id}/{client_id}` talks to one room only.
+    ///
+    /// - Joining sends `{"type":"joined","user","members":[…]}` to the room, the newcomer included.
+    /// - `{"text": …}` goes to the room as `{"type":"message","from","text"}`.
+    /// - Leaving sends `{"type":"left","user"}`; the last one out removes the room.
+    /// - An id already in the room is refused with 409 Conflict.
+    static func room(_ lab: LabContext) -> Endpoint {
+        let manager = RoomManager(lab: lab)
+        return Endpoint(
+            name: "room",
+            summary: "rooms: joined, message and left go to the members of one room only",
+            guideSection: "FastAPI WebSocket Server (RoomManager)",
+            firstMessage: "send {\"text\":\"hi\"}",
+            webSocketRoutes: [
+                WebSocketRoute("/ws/room/{room_id}/{client_id}", admit: { parameters, _ in
+                    let (room, client) = (parameters["room_id"] ?? "", parameters["client_id"] ?? "")
+                    return manager.members(of: room).contains(client)
+                        ? .refuse(.conflict, body: "\(client) is already in room \(room); pick another id.\n")
+                        : .accept
+                }) { session in
+                    let (roomID, clientID) = (session.parameters["room_id"] ?? "", session.parameters["client_id"] ?? "")
+                    try await manager.session(session, room: roomID, clientID: clientID) { me, room in
+                        for try await data in session.jsonMessages(reply: me.send) {
+                            guard let text = data["text"]?.stringValue else {
+                                await me.send(.error("a room message needs a \"text\" string, e.g. {\"text\":\"hi\"}"))
+                                continue
+                            }
+                            await room.publish(.object([("type", "message"), ("from", .string(clientID)), ("text", .string(text))]))
+                        }
+                    }
+                }
+            ],
+            httpRoutes: [
+                HTTPRoute(.post, "/http/room/{room_id}/{client_id}") { exchange in
+                    guard let text = try exchange.objectBody()["text"]?.stringValue else {
+                        throw HTTPReply.badRequest("a room message needs a \"text\" string, e.g. {\"text\":\"hi\"}")
+                    }
+                    let room = manager.topic(for: exchange.parameters["room_id"] ?? "", create: true)!
+                    let from = exchange.parameters["client_id"] ?? ""
+                    let id = await room.publish(.object([("type", "message"), ("from", .string(from)), ("text", .string(text))]))
+                    return HTTPReply(.object([("id", .number(Double(id)))]))
+                },
+                HTTPRoute(.get, "/http/room/{room_id}") { exchange in
+                    let (since, wait) = try exchange.pollParameters()
+                    let room = manager.topic(for: exchange.parameters["room_id"] ?? "", create: wait != nil)
+                    guard let room else {
+                        return HTTPReply(.object([("messages", .array([])), ("last_id", .number(Double(since))), ("outcome", "immediate")]))
+                    }
+                    return HTTPReply(await room.poll(since: since, wait: wait))
+                },
+            ]
+        )
+    }
+}
+
+/// The guide's `RoomManager`: room id → topic and members.
+final class RoomManager: Sendable {
+    let lab: LabContext
+    private struct Room {
+        let topic: Topic
+        var members: [String: Subscriber] = [:]
+    }
+    private let rooms = NIOLockedValueBox<[String: Room]>([:])
+
+    init(lab: LabContext) {
+        self.lab = lab
+    }
+
+    func members(of room: String) -> [String] {
+        rooms.withLockedValue { $0[room].map { Array($0.members.keys) } ?? [] }
+    }
+
+    /// A room's topic; HTTP posters and long pollers may create one.
+    func topic(for room: String, create: Bool) -> Topic? {
+        rooms.withLockedValue { rooms in
+            if let existing = rooms[room] { return existing.topic }
+            guard create else { return nil }
+            let topic = Topic(lab: lab)
+            rooms[room] = Room(topic: topic)
+            return topic
+        }
+    }
+
+    func session(_ session: WebSocketSession, room roomID: String, clientID: String, body: (Subscriber, Topic) async throws -> Void) async throws {
+        let me = Subscriber(name: clientID, session: session)
+        let joined: (topic: Topic, members: [String])? = rooms.withLockedValue { rooms in
+            var room = rooms[roomID] ?? Room(topic: Topic(lab: lab))
+            guard room.members[clientID] == nil else { return nil }
+            room.members[clientID] = me
+            rooms[roomID] = room
+            return (room.topic, room.members.keys.sorted())
+        }
+        guard let (topic, members) = joined else {
+            try await session.outbound.close(.policyViolation, reason: "\(clientID) is already in room \(roomID)")
+            return
+        }
+        topic.add(me)
+        do {
+            try await me.run {
+                await topic.publish(.object([("type", "joined"), ("user", .string(clientID)), ("members", .array(members.map { .string($0) }))]))
+                try await body(me, topic)
+            }
+        } catch {
+            await leave(me, room: roomID, clientID: clientID, topic: topic)
+            throw error
+        }
+        await leave(me, room: roomID, clientID: clientID, topic: topic)
+    }
+
+    private func leave(_ me: Subscriber, room roomID: String, clientID: String, topic: Topic) async {
+        topic.remove(me)
+        let empty = rooms.withLockedValue { rooms -> Bool in
+            rooms[roomID]?.members.removeValue(forKey: clientID)
+            guard rooms[roomID]?.members.isEmpty ?? true else { return false }
+            rooms.removeValue(forKey: roomID)  // empty room cleanup, as in the guide
+            return true
+        }
+        if !empty {
+            await topic.publish(.object([("type", "left"), ("user", .string(clientID))]))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Where the lab's timestamps come from. Injected so that transcripts see the same times every run.
+public struct LabClock: Sendable {
+    public let now: @Sendable () -> Date
+
+    public init(now: @escaping @Sendable () -> Date) {
+        self.now = now
+    }
+
+    public static let system = LabClock { Date() }
+
+    /// Starts at `start` and moves on by `step` at every reading: repeatable, and still increasing.
+    public static func stepping(from start: Date, by step: TimeInterval) -> LabClock {
+        let readings = NIOLockedValueBox(0)
+        return LabClock {
+            let count = readings.withLockedValue { value in
+                defer { value += 1 }
+                return value
+            }
+            return start.addingTimeInterval(Double(count) * step)
+        }
+    }
+
+    /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T23:51:02.123Z`.
+    public func timestamp() -> String {
+        now().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+/// How a broadcast reaches its receivers.
+public enum BroadcastMode: String, Sendable, CaseIterable {
+    /// Each connection has its own bounded queue and writer: a slow receiver delays nobody, and
+    /// one that falls too far behind is cut off.
+    case queued
+    /// The guide's loop: await each receiver's send in turn. One stuck receiver stalls everyone.
+    case naive
+}
+
+/// What every endpoint of one lab shares: its clock, its limits, its broadcast mode, its logger.
+public final class LabContext: Sendable {
+    public let clock: LabClock
+    public let limits: LabLimits
+    public let logger: Logger
+    private let mode: NIOLockedValueBox<BroadcastMode>
+
+    public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger) {
+        self.clock = clock
+        self.limits = limits
+        self.logger = logger
+        self.mode = NIOLockedValueBox(broadcastMode)
+    }
+
+    public var broadcastMode: BroadcastMode {
+        get { mode.withLockedValue { $0 } }
+        set { mode.withLockedValue { $0 = newValue } }
+    }
+}
+
+/// Limits every endpoint shares.
+public struct LabLimits: Sendable {
+    /// Larger messages are refused with close code 1009.
+    public var maxMessageSize = 1 << 20
+    /// How often the server pings an idle connection; nil turns server pings off.
+    public var pingInterval: Duration? = .seconds(30)
+    /// Messages waiting for one slow receiver before it is cut off (queued broadcast).
+    public var outboundQueueLimit = 256
+    /// Messages a chat or room keeps for HTTP pollers.
+    public var retainedMessages = 1000
+    /// The longest a long poll may wait.
+    public var maxLongPoll: Duration = .seconds(60)
+
+    public init() {}
+}

@@ -1,0 +1,83 @@
+import Hummingbird
+import WireProtocol
+
+/// Every plain HTTP request: the endpoints' HTTP twins, resolved with the same patterns and
+/// switches as their WebSocket routes; otherwise a 404 that lists what is on, or a 426 when the
+/// path is a WebSocket endpoint asked for without `Upgrade: websocket`.
+struct LabHTTP<Context: RequestContext>: RouterMiddleware {
+    let registry: EndpointRegistry
+    let limits: LabLimits
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        switch registry.resolveHTTP(method: request.method.rawValue, path: path) {
+        case .route(_, let route, let parameters):
+            return await answer(request, route: route, parameters: parameters)
+        case .switchedOff(let endpoint):
+            return Self.json(HTTPReply(.error("the \(endpoint.name) endpoint is switched off"), status: .serviceUnavailable))
+        case .methodNotAllowed(let allowed):
+            var response = Self.json(HTTPReply(.error("\(path) takes \(allowed.joined(separator: ", ")), not \(request.method.rawValue)"), status: .methodNotAllowed))
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
+        case .notFound:
+            return fallback(path: path)
+        }
+    }
+
+    private func answer(_ request: Request, route: HTTPRoute, parameters: [String: String]) async -> Response {
+        do {
+            let buffer = try await request.body.collect(upTo: limits.maxMessageSize)
+            let text = String(buffer: buffer)
+            var body: JSON?
+            if !text.isEmpty {
+                do {
+                    body = try JSON(parsing: text)
+                } catch {
+                    body = nil
+                    if route.takesText == false { throw HTTPReply.badRequest("the body is not valid JSON: \(error)") }
+                }
+            }
+            let exchange = HTTPExchange(parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text)
+            return Self.json(try await route.handle(exchange))
+        } catch let reply as HTTPReply {
+            return Self.json(reply)
+        } catch {
+            return Self.json(HTTPReply(.error("the body is larger than \(limits.maxMessageSize) bytes"), status: .contentTooLarge))
+        }
+    }
+
+    private func fallback(path: String) -> Response {
+        let listing = "Endpoints that are on:\n" + registry.describeEnabled().map { "  \($0)\n" }.joined()
+        switch registry.resolveWebSocket(path: path) {
+        case .route(let endpoint, _, _):
+            return Self.text(
+                .upgradeRequired,
+                "\(path) is the \(endpoint.name) WebSocket endpoint: the request needs \"Upgrade: websocket\" and \"Connection: Upgrade\".\n",
+                extra: [.upgrade: "websocket", .connection: "Upgrade"]
+            )
+        case .switchedOff(let endpoint):
+            return Self.text(.serviceUnavailable, "The \(endpoint.name) endpoint is switched off.\n" + listing)
+        case .notFound where path == "/", .methodNotAllowed where path == "/":
+            return Self.text(.ok, "wirelab lab server.\n" + listing)
+        case .notFound, .methodNotAllowed:
+            return Self.text(.notFound, "Nothing at \(path).\n" + listing)
+        }
+    }
+
+    static func json(_ reply: HTTPReply) -> Response {
+        switch reply.body {
+        case .json(let json):
+            return Response(
+                status: reply.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json.text))
+            )
+        case .text(let text):
+            return self.text(reply.status, text)
+        }
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String, extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

@@ -1,0 +1,328 @@
+/// A JSON value with object keys kept in order, so messages come out exactly in the guide's
+/// shape (`{"from": …, "data": …, "timestamp": …}`), byte for byte the same every run.
+public enum JSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    public static func == (lhs: JSON, rhs: JSON) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    public subscript(key: String) -> JSON? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    public var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    public var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
+    /// Compact text, no spaces: what goes on the wire.
+    public var text: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .number(let value):
+            if value.rounded() == value && abs(value) < 1e15 { out += String(Int64(value)) } else { out += "\(value)" }
+        case .string(let value): Self.quote(value, into: &out)
+        case .array(let values):
+            out += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { out += "," }
+                value.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (index, (key, value)) in members.enumerated() {
+                if index > 0 { out += "," }
+                Self.quote(key, into: &out)
+                out += ":"
+                value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func quote(_ string: String, into out: inout String) {
+        out += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+}
+
+/// Why some text is not JSON, and where: the REPL points at the column, the lab puts it in its
+/// `{"type":"error"}` replies.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Offset in UTF-8 bytes from the start of the text.
+    public let offset: Int
+    /// 1-based column in characters, for pointing at it.
+    public let column: Int
+    public let message: String
+
+    public var description: String { "\(message) at column \(column)" }
+}
+
+extension JSON {
+    /// Strict RFC 8259 parsing (nesting up to 256 levels), with the position of the first error.
+    public init(parsing text: String) throws(JSONSyntaxError) {
+        var parser = JSONParser(bytes: Array(text.utf8))
+        self = try parser.parseDocument()
+    }
+}
+
+private struct JSONParser {
+    let bytes: [UInt8]
+    var index = 0
+    var depth = 0
+
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSON {
+        skipSpace()
+        let value = try parseValue()
+        skipSpace()
+        guard index == bytes.count else { throw error("unexpected text after the JSON value") }
+        return value
+    }
+
+    func error(_ message: String) -> JSONSyntaxError {
+        let column = String(decoding: bytes[..<min(index, bytes.count)], as: UTF8.self).count + 1
+        return JSONSyntaxError(offset: index, column: column, message: message)
+    }
+
+    var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func skipSpace() {
+        while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+    }
+
+    mutating func parseValue() throws(JSONSyntaxError) -> JSON {
+        guard let byte = current else { throw error("the text ends where a value should start") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        case UInt8(ascii: "'"): throw error("strings take double quotes in JSON, not single quotes")
+        default: throw error("expected a value (object, array, string, number, true, false or null)")
+        }
+    }
+
+    mutating func literal(_ word: String, _ value: JSON) throws(JSONSyntaxError) -> JSON {
+        let expected = Array(word.utf8)
+        guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected else {
+            throw error("expected \(word)")
+        }
+        index += expected.count
+        return value
+    }
+
+    mutating func nest() throws(JSONSyntaxError) {
+        depth += 1
+        if depth > 256 { throw error("nested more than 256 levels deep") }
+    }
+
+    mutating func parseObject() throws(JSONSyntaxError) -> JSON {
+        try nest()
+        index += 1
+        var members: [(String, JSON)] = []
+        skipSpace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipSpace()
+            guard current == UInt8(ascii: "\"") else {
+                throw error(current == UInt8(ascii: "}") ? "a trailing comma is not allowed in JSON" : "expected a key in double quotes")
+            }
+            let key = try parseString()
+            skipSpace()
+            guard current == UInt8(ascii: ":") else { throw error("expected ':' after the key \"\(key)\"") }
+            index += 1
+            skipSpace()
+            members.append((key, try parseValue()))
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                return .object(members)
+            case nil: throw error("the text ends inside an object: expected ',' or '}'")
+            default: throw error("expected ',' or '}'")
+            }
+        }
+    }
+
+    mutating func parseArray() throws(JSONSyntaxError) -> JSON {
+        try nest()
+        index += 1
+        var values: [JSON] = []
+        skipSpace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(values)
+        }
+        while true {
+            skipSpace()
+            if current == UInt8(ascii: "]") { throw error("a trailing comma is not allowed in JSON") }
+            values.append(try parseValue())
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                depth -= 1
+                return .array(values)
+            case nil: throw error("the text ends inside an array: expected ',' or ']'")
+            default: throw error("expected ',' or ']'")
+            }
+        }
+    }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+        index += 1  // the opening quote
+        var scalars = String.UnicodeScalarView()
+        var run: [UInt8] = []
+        func flush() {
+            scalars.append(contentsOf: String(decoding: run, as: UTF8.self).unicodeScalars)
+            run = []
+        }
+        while true {
+            guard let byte = current else { throw error("the text ends inside a string: a closing \" is missing") }
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                flush()
+                return String(scalars)
+            case UInt8(ascii: "\\"):
+                flush()
+                index += 1
+                guard let escape = current else { throw error("the text ends inside an escape") }
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append("\"")
+                case UInt8(ascii: "\\"): scalars.append("\\")
+                case UInt8(ascii: "/"): scalars.append("/")
+                case UInt8(ascii: "b"): scalars.append("\u{08}")
+                case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                case UInt8(ascii: "n"): scalars.append("\n")
+                case UInt8(ascii: "r"): scalars.append("\r")
+                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800..<0xDC00).contains(code) {
+                        guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw error("a high surrogate must be followed by a low one")
+                        }
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw error("a high surrogate must be followed by a low one") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw error("\\u escape is not a character") }
+                    scalars.append(scalar)
+                default:
+                    index -= 1
+                    throw error("unknown escape \\\(Character(UnicodeScalar(escape)))")
+                }
+            case 0..<0x20:
+                throw error("control characters must be escaped inside strings")
+            default:
+                run.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+        guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            throw error("\\u needs four hex digits")
+        }
+        index += 4
+        return value
+    }
+
+    mutating func parseNumber() throws(JSONSyntaxError) -> JSON {
+        let start = index
+        if current == UInt8(ascii: "-") { index += 1 }
+        guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { throw error("expected a digit") }
+        if first == UInt8(ascii: "0") {
+            index += 1
+            if let next = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) { throw error("numbers cannot start with 0") }
+        } else {
+            digits()
+        }
+        if current == UInt8(ascii: ".") {
+            index += 1
+            guard digits() else { throw error("expected a digit after the decimal point") }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard digits() else { throw error("expected a digit in the exponent") }
+        }
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error("not a number") }
+        return .number(value)
+    }
+
+    @discardableResult
+    mutating func digits() -> Bool {
+        let start = index
+        while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
+        return index > start
+    }
+}
