@@ -124,7 +124,10 @@ extension String {
 public final class LiveConnections: Sendable {
     struct Connection: Sendable {
         let endpoint: String
+        /// Sends a close frame.
         let close: @Sendable (CloseCode, String) async -> Void
+        /// Drops the TCP connection: for a peer that does not answer the close.
+        let drop: @Sendable () async -> Void
         let finished: SessionEnd
     }
 
@@ -140,13 +143,14 @@ public final class LiveConnections: Sendable {
     func run(
         endpoint: String,
         close: @escaping @Sendable (CloseCode, String) async -> Void,
+        drop: @escaping @Sendable () async -> Void,
         session: () async throws -> Void
     ) async rethrows {
         let finished = SessionEnd()
         let id = state.withLockedValue { state in
             let id = state.next
             state.next += 1
-            state.open[id] = Connection(endpoint: endpoint, close: close, finished: finished)
+            state.open[id] = Connection(endpoint: endpoint, close: close, drop: drop, finished: finished)
             return id
         }
         defer {
@@ -157,7 +161,7 @@ public final class LiveConnections: Sendable {
     }
 
     /// Sends a close frame on every matching connection and waits (up to `timeout`) for their
-    /// sessions to end. - Returns: how many were closed.
+    /// sessions to end; a connection still open then is dropped. - Returns: how many were closed.
     @discardableResult
     public func closeAll(endpoint: String? = nil, code: CloseCode, reason: String, timeout: Duration = .seconds(3)) async -> Int {
         let targets = state.withLockedValue { state in
@@ -166,8 +170,9 @@ public final class LiveConnections: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in targets {
                 group.addTask {
-                    await connection.close(code, reason)
+                    await finish(within: timeout) { await connection.close(code, reason) }
                     await connection.finished.wait(timeout: timeout)
+                    if !connection.finished.isFinished { await connection.drop() }
                 }
             }
         }
@@ -184,6 +189,8 @@ final class SessionEnd: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+
+    var isFinished: Bool { state.withLockedValue { $0.done } }
 
     func finish() {
         let waiters = state.withLockedValue { state in

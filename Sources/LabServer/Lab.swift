@@ -133,7 +133,7 @@ public final class Lab: Sendable {
                     let close: @Sendable (CloseCode, String) async -> Void = { code, reason in
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
                     }
-                    try await registry.connections.run(endpoint: endpoint.name, close: close) {
+                    try await registry.connections.run(endpoint: endpoint.name, close: close, drop: { try? await channel.close() }) {
                         let session = WebSocketSession(
                             parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
                             logger: context.logger

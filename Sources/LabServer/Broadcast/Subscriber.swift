@@ -31,15 +31,19 @@ public final class Subscriber: Sendable {
 
     var isGone: Bool { state.withLockedValue { $0.gone } }
 
-    /// Runs the writer while `body` runs; afterwards the queue is flushed (briefly) and closed.
+    /// Runs the writer while `body` runs; afterwards the queue gets a moment to drain, and is closed.
     public func run(_ body: () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.writeQueued() }
-            defer {
-                queue.finish()
-            }
+        let writer = Task { await self.writeQueued() }
+        do {
             try await body()
+        } catch {
+            queue.finish()
+            writer.cancel()
+            throw error
         }
+        queue.finish()
+        await finish(within: .seconds(2)) { await writer.value }
+        writer.cancel()
     }
 
     private func writeQueued() async {
@@ -103,12 +107,7 @@ public final class Subscriber: Sendable {
         session.logger.info("cutting off a slow receiver", metadata: ["receiver": "\(name)", "reason": "\(reason)"])
         let session = self.session
         Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await session.outbound.close(.policyViolation, reason: reason) }
-                group.addTask { try? await Task.sleep(for: .seconds(1)) }
-                await group.next()
-                group.cancelAll()
-            }
+            await finish(within: .seconds(1)) { try? await session.outbound.close(.policyViolation, reason: reason) }
             try? await session.channel.close()
         }
     }
