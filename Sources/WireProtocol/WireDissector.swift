@@ -86,18 +86,24 @@ public struct WireDissector: Sendable {
                             self[otherDirection] = .frames(FrameStream(sender: otherDirection.sender))
                             events += feed(otherDirection, early)
                         }
-                    } else if let length = head.contentLength {
-                        phase = length > 0 ? .body(remaining: length) : .head([])
-                    } else if case .response = head.startLine, head.status.map({ $0 >= 200 && $0 != 204 && $0 != 304 }) ?? false {
-                        phase = .body(remaining: nil)
                     } else {
-                        phase = .head([])
+                        phase = Self.phaseAfter(head)
                     }
                 }
             }
         }
         self[direction] = phase
         return events
+    }
+
+    /// What follows a head other than a 101: a body of known length, a body that runs until the
+    /// connection closes (a response with neither length nor chunking), or the next head.
+    private static func phaseAfter(_ head: HTTPHead) -> Phase {
+        if let length = head.contentLength {
+            return length > 0 ? .body(remaining: length) : .head([])
+        }
+        let status = head.status ?? 0
+        return status >= 200 && status != 204 && status != 304 ? .body(remaining: nil) : .head([])
     }
 
     private subscript(direction: Direction) -> Phase {

@@ -1,10 +1,9 @@
-@preconcurrency import CLibEdit
-import Foundation
-import NIOConcurrencyHelpers
-
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+@preconcurrency import CLibEdit
+import Foundation
+import NIOConcurrencyHelpers
 
 /// The interactive REPL on a terminal: libedit reads lines, and text from other threads is printed
 /// above the prompt without disturbing the half-typed line.
