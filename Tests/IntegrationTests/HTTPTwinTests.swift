@@ -239,6 +239,29 @@ import WireProtocol
         await bob.close()
     }
 
+    /// The same, for a long poll held while the room empties and fills again.
+    @Test func aLongPollHeldAcrossARoomEmptyingSeesTheNextMembers() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        let alice = try await JSONClient.connect(port: port, path: "/ws/room/bar/alice")
+        _ = try await alice.next(type: "joined")
+        let since = try #require(try await Self.poll("/http/room/bar?since=0", port: port)["last_id"]?.intValue)
+        let poll = Task { try await Self.poll("/http/room/bar?since=\(since)&wait=3", port: port, timeout: .seconds(15)) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        await alice.close()
+        #expect(await eventually { lab.registry.connections.count(endpoint: "room") == 0 })
+        let bob = try await JSONClient.connect(port: port, path: "/ws/room/bar/bob")
+        _ = try await bob.next(type: "joined")
+        try await bob.send(.obj(("text", "hello bar")))
+        _ = try await bob.next(type: "message")
+
+        let answer = try await poll.value
+        #expect(answer["outcome"] == "new_messages", "\(answer.text)")
+        #expect(answer["messages"]?.arrayValue?.isEmpty == false, "\(answer.text)")
+        await bob.close()
+    }
+
     // MARK: livechat
 
     @Test func liveChatTwinsShareTheChatWithWebSocketMembers() async throws {

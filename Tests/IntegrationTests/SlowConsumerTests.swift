@@ -1,3 +1,4 @@
+import Foundation
 import LabServer
 import NIOConcurrencyHelpers
 import Testing
@@ -8,8 +9,18 @@ import WireProtocol
 ///
 /// Counts are asserted, never speeds.
 @Suite struct SlowConsumerTests {
-    static let messageCount = 200
     static let padding = String(repeating: "x", count: 20_000)
+
+    /// Enough messages that the kernel cannot absorb them all for a receiver that never reads.
+    /// The server's send buffer grows up to the system's maximum (tcp_wmem; 4 MiB by default on
+    /// Linux, about 2.8 MB of payload on loopback), so the run sends at least twice that: a
+    /// stalled receiver then must stall the naive loop, and must overflow the queued one.
+    static let messageCount: Int = {
+        let fallback = 4 << 20
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_wmem", encoding: .utf8)) ?? ""
+        let maximum = text.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? fallback
+        return max(200, 2 * maximum / padding.utf8.count + 64)
+    }()
 
     /// The prefix of the n-th broadcast message from `sender`, as the lab serialises it.
     static func prefix(_ index: Int, from sender: String) -> String {

@@ -66,6 +66,11 @@ public final class Topic: Sendable {
         return id
     }
 
+    /// Forgets the log but not the numbering, so a poller's `since` stays meaningful.
+    public func clearLog() {
+        state.withLockedValue { $0.log = [] }
+    }
+
     /// Entries newer than `since`, oldest first.
     public func entries(since: Int) -> [Entry] {
         state.withLockedValue { state in state.log.filter { $0.id > since } }

@@ -58,40 +58,57 @@ extension Endpoint {
 }
 
 /// The guide's `RoomManager`: room id → topic and members.
+///
+/// When the last member leaves, the room's members and messages are removed, as in the guide; its
+/// topic object stays behind, empty, so that message ids keep rising (a poller's `since` must
+/// never point past a re-created room) and a long poll held across the gap sees the next
+/// members. The oldest of more than `maxEmptyRooms` empty rooms are forgotten entirely.
 final class RoomManager: Sendable {
+    static let maxEmptyRooms = 1000
+
     let lab: LabContext
     private struct Room {
         let topic: Topic
         var members: [String: Subscriber] = [:]
     }
-    private let rooms = NIOLockedValueBox<[String: Room]>([:])
+    private struct State {
+        var rooms: [String: Room] = [:]
+        /// Empty rooms, oldest first.
+        var empty: [String] = []
+    }
+    private let state = NIOLockedValueBox(State())
 
     init(lab: LabContext) {
         self.lab = lab
     }
 
     func members(of room: String) -> [String] {
-        rooms.withLockedValue { $0[room].map { Array($0.members.keys) } ?? [] }
+        state.withLockedValue { $0.rooms[room].map { Array($0.members.keys) } ?? [] }
     }
 
     /// A room's topic; HTTP posters and long pollers may create one.
     func topic(for room: String, create: Bool) -> Topic? {
-        rooms.withLockedValue { rooms in
-            if let existing = rooms[room] { return existing.topic }
+        state.withLockedValue { state in
+            if let existing = state.rooms[room] { return existing.topic }
             guard create else { return nil }
             let topic = Topic(lab: lab)
-            rooms[room] = Room(topic: topic)
+            state.rooms[room] = Room(topic: topic)
+            state.empty.append(room)  // no member yet: it counts as empty
+            if state.empty.count > Self.maxEmptyRooms {
+                state.rooms.removeValue(forKey: state.empty.removeFirst())
+            }
             return topic
         }
     }
 
     func session(_ session: WebSocketSession, room roomID: String, clientID: String, body: (Subscriber, Topic) async throws -> Void) async throws {
         let me = Subscriber(name: clientID, session: session)
-        let joined: (topic: Topic, members: [String])? = rooms.withLockedValue { rooms in
-            var room = rooms[roomID] ?? Room(topic: Topic(lab: lab))
+        let joined: (topic: Topic, members: [String])? = state.withLockedValue { state in
+            var room = state.rooms[roomID] ?? Room(topic: Topic(lab: lab))
             guard room.members[clientID] == nil else { return nil }
             room.members[clientID] = me
-            rooms[roomID] = room
+            state.rooms[roomID] = room
+            state.empty.removeAll { $0 == roomID }
             return (room.topic, room.members.keys.sorted())
         }
         guard let (topic, members) = joined else {
@@ -113,10 +130,15 @@ final class RoomManager: Sendable {
 
     private func leave(_ me: Subscriber, room roomID: String, clientID: String, topic: Topic) async {
         topic.remove(me)
-        let empty = rooms.withLockedValue { rooms -> Bool in
-            rooms[roomID]?.members.removeValue(forKey: clientID)
-            guard rooms[roomID]?.members.isEmpty ?? true else { return false }
-            rooms.removeValue(forKey: roomID)  // empty room cleanup, as in the guide
+        let empty = state.withLockedValue { state -> Bool in
+            state.rooms[roomID]?.members.removeValue(forKey: clientID)
+            guard state.rooms[roomID]?.members.isEmpty ?? true else { return false }
+            // Empty room cleanup, as in the guide: members and messages go.
+            state.rooms[roomID]?.topic.clearLog()
+            state.empty.append(roomID)
+            if state.empty.count > Self.maxEmptyRooms {
+                state.rooms.removeValue(forKey: state.empty.removeFirst())
+            }
             return true
         }
         if !empty {
