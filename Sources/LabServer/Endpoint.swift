@@ -163,6 +163,10 @@ public struct HTTPReply: Error, Sendable {
     public enum Body: Sendable {
         case json(JSON)
         case text(String)
+        /// A `text/event-stream` response: each element is written as it comes (use
+        /// ``SSEEvent/wireText``). When the client goes away the continuation is finished, so the
+        /// producer learns of it through `onTermination`.
+        case eventStream(AsyncStream<String>, AsyncStream<String>.Continuation)
     }
 
     public let status: HTTPResponse.Status
@@ -171,6 +175,11 @@ public struct HTTPReply: Error, Sendable {
     public init(_ body: JSON, status: HTTPResponse.Status = .ok) {
         self.status = status
         self.body = .json(body)
+    }
+
+    public init(eventStream: AsyncStream<String>, continuation: AsyncStream<String>.Continuation) {
+        self.status = .ok
+        self.body = .eventStream(eventStream, continuation)
     }
 
     public init(text: String, status: HTTPResponse.Status = .ok) {

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import WireProtocol
 
@@ -72,6 +73,24 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
             )
         case .text(let text):
             return self.text(reply.status, text)
+        case .eventStream(let stream, let continuation):
+            let headers: HTTPFields = [
+                .contentType: "text/event-stream",
+                .cacheControl: "no-cache",
+                // Tells nginx not to buffer: without it events arrive in bursts, or not at all.
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ]
+            return Response(status: reply.status, headers: headers, body: ResponseBody { writer in
+                do {
+                    for await chunk in stream {
+                        try await writer.write(ByteBuffer(string: chunk))
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    continuation.finish()  // the client has gone: tell the producer
+                    throw error
+                }
+            })
         }
     }
 
