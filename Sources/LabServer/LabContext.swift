@@ -44,12 +44,14 @@ public final class LabContext: Sendable {
     public let clock: LabClock
     public let limits: LabLimits
     public let logger: Logger
+    public let metrics: LabMetrics
     private let mode: NIOLockedValueBox<BroadcastMode>
 
     public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger) {
         self.clock = clock
         self.limits = limits
         self.logger = logger
+        self.metrics = LabMetrics(clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
     }
 
