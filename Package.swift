@@ -43,7 +43,10 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["Resources/README.md"],
+            resources: [.copy("Resources/iris.csv")],
             swiftSettings: swiftSettings
         ),
         // Clients whose first pipeline handler taps every byte.

@@ -35,24 +35,24 @@ public struct Endpoint: Sendable {
     }
 
     /// The names of every endpoint, in the guide's order (for `--only` and `enable`).
-    public static let names = ["echo", "client", "chat", "room", "livechat"]
+    public static let names = ["echo", "client", "chat", "room", "livechat", "predict"]
 
     /// Every endpoint the lab knows, made for one lab.
     public static func makeAll(_ lab: LabContext) -> [Endpoint] {
-        [.echo(lab), .client(lab), .chat(lab), .room(lab), .liveChat(lab)]
+        [.echo(lab), .client(lab), .chat(lab), .room(lab), .liveChat(lab), .predict(lab)]
     }
 }
 
 /// A WebSocket path and the session that runs on each upgraded connection.
 public struct WebSocketRoute: Sendable {
     public let pattern: PathPattern
-    /// Endpoint-specific checks before the 101 (a name already in use, a missing parameter).
-    public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String]) -> UpgradeVerdict
+    /// Endpoint-specific checks before the 101 (a name already in use, a missing parameter, a token).
+    public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String]) async -> UpgradeVerdict
     public let session: @Sendable (WebSocketSession) async throws -> Void
 
     public init(
         _ pattern: String,
-        admit: @escaping @Sendable ([String: String], [String: String]) -> UpgradeVerdict = { _, _ in .accept },
+        admit: @escaping @Sendable ([String: String], [String: String]) async -> UpgradeVerdict = { _, _ in .accept },
         session: @escaping @Sendable (WebSocketSession) async throws -> Void
     ) {
         self.pattern = PathPattern(pattern)
@@ -134,6 +134,23 @@ public struct HTTPExchange: Sendable {
     public let body: JSON?
     /// The body as text.
     public let text: String
+    /// Request header fields by lower-cased name (the first value of each).
+    public let headers: [String: String]
+
+    public init(parameters: [String: String], query: [String: String], body: JSON?, text: String, headers: [String: String] = [:]) {
+        self.parameters = parameters
+        self.query = query
+        self.body = body
+        self.text = text
+        self.headers = headers
+    }
+
+    /// The token from `?token=…` or `Authorization: Bearer …`.
+    public var bearerToken: String? {
+        if let token = query["token"] { return token }
+        guard let authorization = headers["authorization"], authorization.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(authorization.dropFirst("bearer ".count))
+    }
 
     /// The `since` and `wait` of a poll: `?since=ID` (default 0) and `&wait=SECONDS`.
     public func pollParameters() throws -> (since: Int, wait: Duration?) {

@@ -9,7 +9,7 @@ import WireProtocol
 public final class EndpointRegistry: Sendable {
     public let endpoints: [Endpoint]
     private let enabled: NIOLockedValueBox<Set<String>>
-    public let connections = LiveConnections()
+    public let connections: LiveConnections
 
     public struct UnknownEndpoint: Error, CustomStringConvertible {
         public let name: String
@@ -20,8 +20,9 @@ public final class EndpointRegistry: Sendable {
     }
 
     /// - Parameter only: the names to switch on; nil switches all on.
-    public init(endpoints: [Endpoint], only: [String]? = nil) throws {
+    public init(endpoints: [Endpoint], connections: LiveConnections = LiveConnections(), only: [String]? = nil) throws {
         self.endpoints = endpoints
+        self.connections = connections
         let names = endpoints.map(\.name)
         for name in only ?? [] where !names.contains(name) {
             throw UnknownEndpoint(name: name, known: names)
@@ -132,6 +133,8 @@ public final class LiveConnections: Sendable {
     }
 
     private let state = NIOLockedValueBox<(next: Int, open: [Int: Connection])>((0, [:]))
+
+    public init() {}
 
     public var count: Int { state.withLockedValue { $0.open.count } }
 

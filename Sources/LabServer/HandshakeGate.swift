@@ -21,7 +21,7 @@ public enum UpgradeVerdict: Sendable, Equatable {
 extension EndpointRegistry {
     /// The checks of RFC 6455 §4.2.1, plus the lab's own: does the path exist, is it switched on.
     /// Hummingbird would answer every refusal with a bare `400`; a learner needs the real reason.
-    public func verdict(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> UpgradeVerdict {
+    public func verdict(method: HTTPMethod, uri: String, headers: HTTPHeaders) async -> UpgradeVerdict {
         let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         guard method == .GET else {
             return .refuse(.methodNotAllowed, headers: [("Allow", "GET")], body: "A WebSocket upgrade must be a GET request, not \(method.rawValue).\n")
@@ -59,8 +59,8 @@ extension EndpointRegistry {
         guard Handshake.isValidKey(key) else {
             return .refuse(.badRequest, body: "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters); got \"\(key)\".\n")
         }
-        // Last, the endpoint's own rules (a name already taken, a missing parameter).
-        return route.admit(parameters, parseQuery(uri.split(separator: "?", maxSplits: 1).dropFirst().first))
+        // Last, the endpoint's own rules (a name already taken, a missing parameter, a token).
+        return await route.admit(parameters, parseQuery(uri.split(separator: "?", maxSplits: 1).dropFirst().first))
     }
 
     private func onPage() -> String {
@@ -79,8 +79,16 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
 
     private let registry: EndpointRegistry
     private let logger: Logger
-    /// True while the parts of a refused request are being dropped.
-    private var refusing = false
+
+    private enum State {
+        case waitingForHead
+        /// The verdict is being worked out (an endpoint may check a token): parts are held.
+        case deciding(held: [NIOAny])
+        /// The parts of a refused request are dropped.
+        case refusing
+    }
+
+    private var state = State.waitingForHead
 
     init(registry: EndpointRegistry, logger: Logger) {
         self.registry = registry
@@ -88,20 +96,41 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if refusing { return }
-        guard case .head(let head) = part,
+        switch state {
+        case .refusing:
+            return
+        case .deciding(let held):
+            state = .deciding(held: held + [data])
+            return
+        case .waitingForHead:
+            break
+        }
+        guard case .head(let head) = unwrapInboundIn(data),
             head.headers["Upgrade"].contains(where: { $0.lowercased() == "websocket" })
         else {
-            passThrough(context: context, data: data)
+            passThrough(context: context, parts: [data])
             return
         }
-        switch registry.verdict(method: head.method, uri: head.uri, headers: head.headers) {
+        state = .deciding(held: [data])
+        let registry = self.registry
+        let decided = context.eventLoop.makeFutureWithTask {
+            await registry.verdict(method: head.method, uri: head.uri, headers: head.headers)
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        decided.whenSuccess { verdict in
+            let (gate, context) = loopBound.value
+            gate.decide(verdict, uri: head.uri, context: context)
+        }
+    }
+
+    private func decide(_ verdict: UpgradeVerdict, uri: String, context: ChannelHandlerContext) {
+        guard case .deciding(let held) = state else { return }
+        switch verdict {
         case .accept:
-            passThrough(context: context, data: data)
+            passThrough(context: context, parts: held)
         case .refuse(let status, let extraHeaders, let body):
-            refusing = true
-            logger.info("refused WebSocket upgrade", metadata: ["path": "\(head.uri.redactingQuery)", "status": "\(status.code)"])
+            state = .refusing
+            logger.info("refused WebSocket upgrade", metadata: ["path": "\(uri.redactingQuery)", "status": "\(status.code)"])
             var headers = HTTPHeaders(extraHeaders)
             headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
             headers.add(name: "Content-Length", value: String(body.utf8.count))
@@ -118,8 +147,8 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension HandshakeGate {
-    private func passThrough(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
+    private func passThrough(context: ChannelHandlerContext, parts: [NIOAny]) {
+        for part in parts { context.fireChannelRead(part) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

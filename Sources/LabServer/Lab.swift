@@ -21,6 +21,8 @@ public struct LabConfiguration: Sendable {
     public var limits = LabLimits()
     public var clock = LabClock.system
     public var broadcastMode = BroadcastMode.queued
+    /// The key tokens are signed with; nil picks 32 random bytes at start.
+    public var tokenSecret: [UInt8]?
     public var logger = Logger(label: "wirelab.server")
 
     public init() {}
@@ -51,9 +53,10 @@ public final class Lab: Sendable {
     public init(configuration: LabConfiguration) throws {
         self.configuration = configuration
         self.context = LabContext(
-            clock: configuration.clock, limits: configuration.limits, broadcastMode: configuration.broadcastMode, logger: configuration.logger
+            clock: configuration.clock, limits: configuration.limits, broadcastMode: configuration.broadcastMode, logger: configuration.logger,
+            tokenSecret: configuration.tokenSecret
         )
-        self.registry = try EndpointRegistry(endpoints: Endpoint.makeAll(context), only: configuration.only)
+        self.registry = try EndpointRegistry(endpoints: Endpoint.makeAll(context), connections: context.connections, only: configuration.only)
     }
 
     /// Starts listening in the background. - Returns: the port it is listening on.

@@ -45,14 +45,28 @@ public final class LabContext: Sendable {
     public let limits: LabLimits
     public let logger: Logger
     public let metrics: LabMetrics
+    /// Live server-side WebSocket connections, for switching off, shutdown and the dashboard.
+    public let connections = LiveConnections()
+    public let auth: Authenticator
+    public let orders = OrderBook()
+    /// Set up after `self` exists, as the per-user topics need the context.
+    public private(set) var notifications: Notifications! {
+        get { notificationsBox.withLockedValue { $0 } }
+        set { notificationsBox.withLockedValue { $0 = newValue } }
+    }
+    private let notificationsBox = NIOLockedValueBox<Notifications?>(nil)
     private let mode: NIOLockedValueBox<BroadcastMode>
 
-    public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger) {
+    /// - Parameter tokenSecret: the key tokens are signed with; nil picks 32 random bytes.
+    public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger, tokenSecret: [UInt8]? = nil) {
         self.clock = clock
         self.limits = limits
         self.logger = logger
         self.metrics = LabMetrics(clock: clock)
+        var generator = SystemRandomNumberGenerator()
+        self.auth = Authenticator(secret: tokenSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
+        self.notifications = Notifications(lab: self)
     }
 
     public var broadcastMode: BroadcastMode {
@@ -73,6 +87,14 @@ public struct LabLimits: Sendable {
     public var retainedMessages = 1000
     /// The longest a long poll may wait.
     public var maxLongPoll: Duration = .seconds(60)
+    /// How often an idle SSE stream gets a `: heartbeat` comment.
+    public var heartbeatInterval: Duration = .seconds(15)
+    /// The `retry:` an SSE stream announces, in milliseconds.
+    public var sseRetry = 3000
+    /// How often the dashboard pushes its metrics.
+    public var dashboardInterval: Duration = .seconds(1)
+    /// How long `/ws/secure` waits for the first (auth) message.
+    public var authTimeout: Duration = .seconds(5)
 
     public init() {}
 }

@@ -38,7 +38,13 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
                     if route.takesText == false { throw HTTPReply.badRequest("the body is not valid JSON: \(error)") }
                 }
             }
-            let exchange = HTTPExchange(parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text)
+            var headers: [String: String] = [:]
+            for field in request.headers where headers[field.name.canonicalName] == nil {
+                headers[field.name.canonicalName] = field.value
+            }
+            let exchange = HTTPExchange(
+                parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers
+            )
             return Self.json(try await route.handle(exchange))
         } catch let reply as HTTPReply {
             return Self.json(reply)

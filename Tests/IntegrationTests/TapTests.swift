@@ -83,15 +83,23 @@ import WireProtocol
             return
         }
         try await client.send(.text, payload: Array("hello".utf8))
-        try await Task.sleep(for: .milliseconds(600))  // long enough for a server ping and our pong
-        var dissector = WireDissector()
-        var seen: [(Direction, Opcode, [UInt8])] = []
-        for case .bytes(let direction, let bytes) in tapped.withLockedValue({ $0 }) {
-            for case .frame(let direction, let frame, let violations) in dissector.feed(direction, bytes) {
-                #expect(violations.isEmpty)
-                seen.append((direction, frame.opcode, frame.payload))
+        // Wait (up to 10 s, however loaded the machine) for a server ping and our pong.
+        func frames() -> [(Direction, Opcode, [UInt8])] {
+            var dissector = WireDissector()
+            var seen: [(Direction, Opcode, [UInt8])] = []
+            for case .bytes(let direction, let bytes) in tapped.withLockedValue({ $0 }) {
+                for case .frame(let direction, let frame, let violations) in dissector.feed(direction, bytes) {
+                    #expect(violations.isEmpty)
+                    seen.append((direction, frame.opcode, frame.payload))
+                }
             }
+            return seen
         }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !frames().contains(where: { $0.0 == .up && $0.1 == .pong }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let seen = frames()
         #expect(seen.contains { $0.0 == .down && $0.1 == .text && $0.2 == Array("Echo: hello".utf8) })
         let ping = try #require(seen.first { $0.0 == .down && $0.1 == .ping })
         #expect(seen.contains { $0.0 == .up && $0.1 == .pong && $0.2 == ping.2 })

@@ -9,7 +9,7 @@ import WireProtocol
 /// In queued mode (the default) it owns a bounded queue and a writer task: `deliver` never waits,
 /// so a slow receiver delays nobody, and a receiver more than `outboundQueueLimit` messages behind
 /// is cut off with 1008. In naive mode `deliver` awaits the write, as the guide's loop does.
-public final class Subscriber: Sendable {
+public final class Subscriber: TopicReceiver {
     public let name: String
     private let session: WebSocketSession
     private let queue: AsyncStream<String>.Continuation
@@ -58,8 +58,12 @@ public final class Subscriber: Sendable {
         }
     }
 
-    func whenGone(_ action: @escaping @Sendable () -> Void) {
+    public func whenGone(_ action: @escaping @Sendable () -> Void) {
         onGone.withLockedValue { $0 = action }
+    }
+
+    public func deliver(_ entry: Topic.Entry, mode: BroadcastMode) async {
+        await deliver(entry.message.text, mode: mode)
     }
 
     /// Hands one message to this receiver, in the lab's current broadcast mode.

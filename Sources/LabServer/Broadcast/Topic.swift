@@ -1,9 +1,19 @@
 import NIOConcurrencyHelpers
 import WireProtocol
 
-/// One conversation (the chat, a room, the live chat): the single source of truth for its
-/// messages. WebSocket receivers get each message pushed; HTTP pollers read the same log by id,
-/// so both kinds of client see each other's messages, none lost, none twice.
+/// Something a topic pushes its entries to: a WebSocket ``Subscriber``, or an SSE stream.
+public protocol TopicReceiver: AnyObject, Sendable {
+    var name: String { get }
+    /// Hands one entry over, in the lab's current broadcast mode.
+    func deliver(_ entry: Topic.Entry, mode: BroadcastMode) async
+    /// Registers what to do when the receiver's connection is gone.
+    func whenGone(_ action: @escaping @Sendable () -> Void)
+}
+
+/// One conversation (the chat, a room, the live chat, one user's notifications): the single
+/// source of truth for its messages. Receivers (WebSocket or SSE) get each message pushed; HTTP
+/// pollers read the same log by id, so every kind of client sees the same messages, none lost,
+/// none twice.
 public final class Topic: Sendable {
     public struct Entry: Sendable {
         public let id: Int
@@ -14,11 +24,13 @@ public final class Topic: Sendable {
         var nextID = 1
         var log: [Entry] = []
         /// In the order they joined, so a naive broadcast visits them in a repeatable order.
-        var receivers: [Subscriber] = []
+        var receivers: [any TopicReceiver] = []
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
         /// Waiters whose time ran out before they started waiting.
         var expired: Set<Int> = []
+        /// The last entry that reached at least one receiver: what follows waits for the next one.
+        var deliveredThrough = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -28,7 +40,7 @@ public final class Topic: Sendable {
         self.lab = lab
     }
 
-    public func add(_ receiver: Subscriber) {
+    public func add(_ receiver: any TopicReceiver) {
         state.withLockedValue { $0.receivers.append(receiver) }
         receiver.whenGone { [weak self, weak receiver] in
             guard let self, let receiver else { return }
@@ -36,7 +48,7 @@ public final class Topic: Sendable {
         }
     }
 
-    public func remove(_ receiver: Subscriber) {
+    public func remove(_ receiver: any TopicReceiver) {
         state.withLockedValue { $0.receivers.removeAll { $0 === receiver } }
     }
 
@@ -47,23 +59,41 @@ public final class Topic: Sendable {
     /// Logs `message` (so pollers see it) and pushes it to every receiver but `excluded`.
     /// - Returns: the message's id.
     @discardableResult
-    public func publish(_ message: JSON, excluding excluded: Subscriber? = nil) async -> Int {
+    public func publish(_ message: JSON, excluding excluded: (any TopicReceiver)? = nil) async -> Int {
         let (id, receivers, waiters) = state.withLockedValue { state in
             let id = state.nextID
             state.nextID += 1
             state.log.append(Entry(id: id, message: message))
+            state.deliveredThrough = state.receivers.isEmpty ? state.deliveredThrough : id
             if state.log.count > lab.limits.retainedMessages { state.log.removeFirst(state.log.count - lab.limits.retainedMessages) }
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
             return (id, state.receivers, waiters)
         }
         waiters.forEach { $0.resume() }
-        let text = message.text
+        let entry = Entry(id: id, message: message)
         let mode = lab.broadcastMode
         for receiver in receivers where receiver !== excluded {
-            await receiver.deliver(text, mode: mode)
+            await receiver.deliver(entry, mode: mode)
         }
         return id
+    }
+
+    /// Adds a receiver and returns, atomically, the entries it must catch up on: those after
+    /// `after`, or (when nil) those no receiver has had yet — a notification sent while its user
+    /// was offline is delivered on the next connection.
+    public func add(_ receiver: any TopicReceiver, catchingUpAfter after: Int?) -> [Entry] {
+        let missed = state.withLockedValue { state -> [Entry] in
+            let from = after ?? state.deliveredThrough
+            state.receivers.append(receiver)
+            state.deliveredThrough = state.nextID - 1
+            return state.log.filter { $0.id > from }
+        }
+        receiver.whenGone { [weak self, weak receiver] in
+            guard let self, let receiver else { return }
+            self.remove(receiver)
+        }
+        return missed
     }
 
     /// Forgets the log but not the numbering, so a poller's `since` stays meaningful.
