@@ -10,11 +10,10 @@ run: system-deps build-release
 	.build/release/wirelab
 
 # The release build is part of the test: `make run` uses it, and the optimiser has failed on code
-# that debug builds took.
-test: system-deps python-peers build-tests
+# that debug builds took. It comes first, so that the last lines are the test summaries.
+test: system-deps python-peers build-release build-tests
 	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	.build/debug/wirelab replay transcripts/*.md
-	$(MAKE) build-release
 
 system-deps:
 	@scripts/ensure-system-deps.sh

@@ -11,38 +11,39 @@ public enum TranscriptRunner {
     }
 
     /// Replays each file, prints `ok`/`FAIL` with a diff, and a closing `N passed, M failed` line.
-    public static func replay(files: [String], overwrite: Bool) async -> [Result] {
+    /// - Parameter report: where the verdicts and diffs go (standard output by default).
+    public static func replay(files: [String], overwrite: Bool, report: (String) -> Void = { print($0) }) async -> [Result] {
         var results: [Result] = []
         for file in files {
-            let result = await replay(file: file, overwrite: overwrite)
+            let result = await replay(file: file, overwrite: overwrite, report: report)
             results.append(result)
         }
         let failed = results.filter { !$0.passed }.count
-        print("\(results.count - failed) passed, \(failed) failed")
+        report("\(results.count - failed) passed, \(failed) failed")
         return results
     }
 
-    static func replay(file: String, overwrite: Bool) async -> Result {
+    static func replay(file: String, overwrite: Bool, report: (String) -> Void) async -> Result {
         let transcript: Transcript
         let original: String
         do {
             original = try String(contentsOfFile: file, encoding: .utf8)
             transcript = try Transcript(parsing: original)
         } catch {
-            print("FAIL \(file): \(error)")
+            report("FAIL \(file): \(error)")
             return Result(file: file, passed: false, steps: 0)
         }
         let outputs: [[String]]
         do {
             outputs = try await run(transcript)
         } catch {
-            print("FAIL \(file): the session could not start: \(error)")
+            report("FAIL \(file): the session could not start: \(error)")
             return Result(file: file, passed: false, steps: 0)
         }
         let steps = transcript.steps
         let passed = zip(steps, outputs).allSatisfy { TranscriptMatch.lines($0.expected, $1) } && steps.count == outputs.count
         if passed {
-            print("ok   \(file) (\(steps.filter { $0.input != nil }.count) commands)")
+            report("ok   \(file) (\(steps.filter { $0.input != nil }.count) commands)")
             try? FileManager.default.removeItem(atPath: file + ".err")
             return Result(file: file, passed: true, steps: steps.count)
         }
@@ -51,17 +52,17 @@ public enum TranscriptRunner {
         let actualText = transcript.rendered(outputs: merged)
         if overwrite {
             try? actualText.write(toFile: file, atomically: true, encoding: .utf8)
-            print("rewrote \(file)")
+            report("rewrote \(file)")
             return Result(file: file, passed: true, steps: steps.count)
         }
         try? actualText.write(toFile: file + ".err", atomically: true, encoding: .utf8)
-        print("FAIL \(file) (actual output in \(file).err)")
+        report("FAIL \(file) (actual output in \(file).err)")
         let diff = UnifiedDiff.make(
             expected: original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
             actual: actualText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
             expectedName: file, actualName: file + ".err"
         )
-        print(diff.joined(separator: "\n"))
+        report(diff.joined(separator: "\n"))
         return Result(file: file, passed: false, steps: steps.count)
     }
 

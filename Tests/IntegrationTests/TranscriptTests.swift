@@ -39,12 +39,15 @@ import Testing
         let bad = directory.appendingPathComponent("bad.md").path
         try "```wirelab\nwirelab> view quiet\nview: quiet\n```\n".write(toFile: good, atomically: true, encoding: .utf8)
         try "```wirelab\nwirelab> view quiet\nview: loud\n```\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let results = await TranscriptRunner.replay(files: [good, bad], overwrite: false)
+        var report: [String] = []
+        let results = await TranscriptRunner.replay(files: [good, bad], overwrite: false) { report.append($0) }
+        #expect(report.last == "1 passed, 1 failed")
+        #expect(report.contains { $0.contains("\n-view: loud") })
         #expect(results.map(\.passed) == [true, false])
         let actual = try String(contentsOfFile: bad + ".err", encoding: .utf8)
         #expect(actual.contains("view: quiet"))
 
-        let rewritten = await TranscriptRunner.replay(files: [bad], overwrite: true)
+        let rewritten = await TranscriptRunner.replay(files: [bad], overwrite: true) { _ in }
         #expect(rewritten.allSatisfy { $0.passed })
         #expect(try String(contentsOfFile: bad, encoding: .utf8) == "```wirelab\nwirelab> view quiet\nview: quiet\n```\n")
     }
