@@ -109,7 +109,7 @@ public final class Lab: Sendable {
 
     private func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: LabHTTP(registry: registry, limits: configuration.limits))
+        router.add(middleware: LabHTTP(registry: registry, lab: context))
         return router
     }
 

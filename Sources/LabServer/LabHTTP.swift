@@ -7,7 +7,8 @@ import WireProtocol
 /// path is a WebSocket endpoint asked for without `Upgrade: websocket`.
 struct LabHTTP<Context: RequestContext>: RouterMiddleware {
     let registry: EndpointRegistry
-    let limits: LabLimits
+    let lab: LabContext
+    var limits: LabLimits { lab.limits }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -45,10 +46,14 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
             let exchange = HTTPExchange(
                 parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers
             )
-            return Self.json(try await route.handle(exchange))
+            let reply = try await route.handle(exchange)
+            lab.metrics.record(error: reply.status.code >= 400)
+            return Self.json(reply)
         } catch let reply as HTTPReply {
+            lab.metrics.record(error: true)
             return Self.json(reply)
         } catch {
+            lab.metrics.record(error: true)
             return Self.json(HTTPReply(.error("the body is larger than \(limits.maxMessageSize) bytes"), status: .contentTooLarge))
         }
     }

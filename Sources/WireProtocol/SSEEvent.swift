@@ -18,13 +18,40 @@ public struct SSEEvent: Sendable, Equatable {
     public var wireText: String {
         var text = ""
         if let retry { text += "retry: \(retry)\n" }
-        if let id { text += "id: \(id)\n" }
-        if let event { text += "event: \(event)\n" }
+        // A line break inside id or event would end the field early and start another: drop it.
+        if let id { text += "id: \(Self.singleLine(id))\n" }
+        if let event { text += "event: \(Self.singleLine(event))\n" }
         // Every line of the data gets its own field; the parser joins them with "\n" again.
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Parsers end lines at CR, LF and CR LF alike, so all three split here.
+        for line in Self.lines(of: data) {
             text += "data: \(line)\n"
         }
         return text + "\n"
+    }
+
+    static func lines(of text: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var previousWasCR = false
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" && previousWasCR {
+                previousWasCR = false
+                continue
+            }
+            previousWasCR = scalar == "\r"
+            if scalar == "\r" || scalar == "\n" {
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+            } else {
+                current.append(scalar)
+            }
+        }
+        lines.append(String(current))
+        return lines
+    }
+
+    static func singleLine(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }))
     }
 
     /// A comment line (`: text`): ignored by parsers, it keeps proxies and the TCP connection busy.
