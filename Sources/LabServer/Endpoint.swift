@@ -35,11 +35,14 @@ public struct Endpoint: Sendable {
     }
 
     /// The names of every endpoint, in the guide's order (for `--only` and `enable`).
-    public static let names = ["echo", "client", "chat", "room", "livechat", "predict"]
+    public static let names = ["echo", "client", "chat", "room", "livechat", "events", "notifications", "dashboard", "predict", "auth"]
 
     /// Every endpoint the lab knows, made for one lab.
     public static func makeAll(_ lab: LabContext) -> [Endpoint] {
-        [.echo(lab), .client(lab), .chat(lab), .room(lab), .liveChat(lab), .predict(lab)]
+        [
+            .echo(lab), .client(lab), .chat(lab), .room(lab), .liveChat(lab),
+            .events(lab), .notifications(lab), .dashboard(lab), .predict(lab), .auth(lab),
+        ]
     }
 }
 
@@ -89,8 +92,11 @@ public struct WebSocketSession: Sendable {
                 return nil
             case .text(let text):
                 do {
-                    return try JSON(parsing: text)
+                    let json = try JSON(parsing: text)
+                    lab.metrics.record(error: false)
+                    return json
                 } catch {
+                    lab.metrics.record(error: true)
                     try await reply(.error("not valid JSON: \(error)"))
                     return nil
                 }

@@ -4,6 +4,8 @@ public struct ByteLedger: Sendable, Equatable {
         /// HTTP start lines and header fields (for a WebSocket: the opening handshake).
         public var httpHeads = 0
         public var httpBodies = 0
+        /// Chunked-transfer framing: size lines and CR LFs around the body's pieces.
+        public var chunkFraming = 0
         /// WebSocket frame headers: 2-14 bytes per frame, masking key included.
         public var frameHeaders = 0
         public var framePayloads = 0
@@ -11,8 +13,8 @@ public struct ByteLedger: Sendable, Equatable {
         public var other = 0
         public var frames = 0
 
-        public var total: Int { httpHeads + httpBodies + frameHeaders + framePayloads + other }
-        public var overhead: Int { httpHeads + frameHeaders }
+        public var total: Int { httpHeads + httpBodies + chunkFraming + frameHeaders + framePayloads + other }
+        public var overhead: Int { httpHeads + chunkFraming + frameHeaders }
     }
 
     public var up = Tally()
@@ -26,6 +28,7 @@ public struct ByteLedger: Sendable, Equatable {
         switch event {
         case .httpHead(let direction, let head): self[direction].httpHeads += head.byteCount
         case .httpBody(let direction, let bytes): self[direction].httpBodies += bytes.count
+        case .chunkFraming(let direction, let bytes): self[direction].chunkFraming += bytes.count
         case .frame(let direction, let frame, _):
             self[direction].frameHeaders += frame.header.count
             self[direction].framePayloads += frame.wirePayload.count

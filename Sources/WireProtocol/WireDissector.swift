@@ -12,7 +12,11 @@ public enum Direction: Sendable, Equatable {
 public enum WireEvent: Sendable, Equatable {
     case httpHead(Direction, HTTPHead)
     /// Body bytes of an HTTP message (as many as arrived; a body may come in several pieces).
+    /// For a chunked body, only the data: the framing comes as ``chunkFraming(_:_:)``.
     case httpBody(Direction, [UInt8])
+    /// The framing of a chunked body: size lines, the CR LF after each chunk, the last chunk and
+    /// trailers. Overhead, counted apart from the body.
+    case chunkFraming(Direction, [UInt8])
     case frame(Direction, Frame, violations: [ProtocolViolation])
     case reassembled(Direction, opcode: Opcode, payload: [UInt8], fragments: Int)
     /// Bytes that fit no grammar; the reason says why.
@@ -26,8 +30,20 @@ public struct WireDissector: Sendable {
         case head([UInt8])
         /// Body bytes still expected; nil means "until the connection closes".
         case body(remaining: Int?)
+        /// A chunked body (RFC 9112 §7.1).
+        case chunked(ChunkState)
         case frames(FrameStream)
         case broken
+    }
+
+    enum ChunkState: Sendable {
+        /// Reading a chunk-size line (hex digits, maybe extensions) up to its CR LF.
+        case sizeLine([UInt8])
+        case data(remaining: Int)
+        /// The CR LF that ends a chunk's data.
+        case dataEnd([UInt8])
+        /// After the last (zero-size) chunk: trailer lines up to an empty line.
+        case trailers([UInt8])
     }
 
     private var up: Phase = .head([])
@@ -57,6 +73,11 @@ public struct WireDissector: Sendable {
                 }
                 if case .frames = phase { phase = .frames(stream) }
                 input = []
+            case .chunked(let chunkState):
+                let (state, rest, found) = Self.readChunked(chunkState, input, direction)
+                events += found
+                phase = state.map { .chunked($0) } ?? .head([])
+                input = rest
             case .body(let remaining):
                 let take = min(remaining ?? input.count, input.count)
                 events.append(.httpBody(direction, Array(input.prefix(take))))
@@ -99,11 +120,65 @@ public struct WireDissector: Sendable {
     /// What follows a head other than a 101: a body of known length, a body that runs until the
     /// connection closes (a response with neither length nor chunking), or the next head.
     private static func phaseAfter(_ head: HTTPHead) -> Phase {
+        if head.isChunked { return .chunked(.sizeLine([])) }
         if let length = head.contentLength {
             return length > 0 ? .body(remaining: length) : .head([])
         }
         let status = head.status ?? 0
         return status >= 200 && status != 204 && status != 304 ? .body(remaining: nil) : .head([])
+    }
+
+    /// Consumes chunked-body bytes until the input ends or the body does.
+    /// - Returns: the state to go on from (nil once the body has ended), the unread input, events.
+    private static func readChunked(
+        _ start: ChunkState, _ input: ArraySlice<UInt8>, _ direction: Direction
+    ) -> (ChunkState?, ArraySlice<UInt8>, [WireEvent]) {
+        var state = start
+        var input = input
+        var events: [WireEvent] = []
+        while !input.isEmpty {
+            switch state {
+            case .sizeLine(var line):
+                line.append(input.removeFirst())
+                guard line.suffix(2) == [13, 10] else {
+                    if line.count > 1024 {
+                        events.append(.undecodable(direction, reason: "a chunk-size line longer than 1024 bytes", bytes: line))
+                        return (nil, input, events)
+                    }
+                    state = .sizeLine(line)
+                    continue
+                }
+                let digits = line.dropLast(2).prefix { $0 != UInt8(ascii: ";") }
+                guard let size = Int(String(decoding: digits, as: UTF8.self).trimmingSpaces, radix: 16), size >= 0 else {
+                    events.append(.undecodable(direction, reason: "not a chunk size", bytes: line))
+                    return (nil, input, events)
+                }
+                events.append(.chunkFraming(direction, line))
+                state = size == 0 ? .trailers([]) : .data(remaining: size)
+            case .data(let remaining):
+                let take = min(remaining, input.count)
+                events.append(.httpBody(direction, Array(input.prefix(take))))
+                input = input.dropFirst(take)
+                state = remaining == take ? .dataEnd([]) : .data(remaining: remaining - take)
+            case .dataEnd(var pending):
+                pending.append(input.removeFirst())
+                guard pending.count == 2 else {
+                    state = .dataEnd(pending)
+                    continue
+                }
+                events.append(.chunkFraming(direction, pending))
+                state = .sizeLine([])
+            case .trailers(var pending):
+                pending.append(input.removeFirst())
+                // No trailers: just CR LF. With trailers: they end with an empty line.
+                if pending == [13, 10] || pending.suffix(4) == [13, 10, 13, 10] {
+                    events.append(.chunkFraming(direction, pending))
+                    return (nil, input, events)
+                }
+                state = .trailers(pending)
+            }
+        }
+        return (state, input, events)
     }
 
     private subscript(direction: Direction) -> Phase {

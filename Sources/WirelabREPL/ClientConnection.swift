@@ -22,7 +22,17 @@ final class SharedSettings: Sendable {
 
 /// One named client in the REPL: what its tap saw, taken apart, counted and printed as it happens.
 final class ClientConnection: Sendable {
+    /// What the client speaks.
+    enum Kind: Sendable, Equatable {
+        case webSocket
+        /// Plain request/response on a kept-alive connection (`http`, `login`).
+        case http
+        /// An SSE stream: one long GET whose body is `text/event-stream`.
+        case eventStream
+    }
+
     let name: String
+    let kind: Kind
     let target: WebSocketTarget
     let requestKey: String
 
@@ -38,8 +48,18 @@ final class ClientConnection: Sendable {
         var closeFrameDown: Frame?
         var tcpClosed = false
         var client: WebSocketClient?
+        var http: HTTPConnection?
         /// The response that refused the upgrade, if one did.
         var refusal: HTTPHead?
+        /// Parses the body of an event-stream response, one per TCP connection.
+        var sse: SSEParser?
+        /// Carried across reconnections: what to send as `Last-Event-ID`.
+        var lastEventID = ""
+        var reconnectionTime: Int?
+        var sseEvents = 0
+        var responsesDown = 0
+        /// Set when the user closes it: an SSE client then stops reconnecting.
+        var closedByUser = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -51,10 +71,11 @@ final class ClientConnection: Sendable {
     private let hint: String
 
     init(
-        name: String, target: WebSocketTarget, requestKey: String, hint: String, style: Styler, settings: SharedSettings,
-        emit: @escaping @Sendable ([String]) -> Void
+        name: String, kind: Kind = .webSocket, target: WebSocketTarget, requestKey: String = "", hint: String = "", style: Styler,
+        settings: SharedSettings, emit: @escaping @Sendable ([String]) -> Void
     ) {
         self.name = name
+        self.kind = kind
         self.target = target
         self.requestKey = requestKey
         self.hint = hint
@@ -68,7 +89,36 @@ final class ClientConnection: Sendable {
         set { state.withLockedValue { $0.client = newValue } }
     }
 
+    var http: HTTPConnection? {
+        get { state.withLockedValue { $0.http } }
+        set { state.withLockedValue { $0.http = newValue } }
+    }
+
+    var lastEventID: String { state.withLockedValue { $0.lastEventID } }
+    var reconnectionTime: Int? { state.withLockedValue { $0.reconnectionTime } }
+    var sseEvents: Int { state.withLockedValue { $0.sseEvents } }
+    var responsesDown: Int { state.withLockedValue { $0.responsesDown } }
+
+    var closedByUser: Bool {
+        get { state.withLockedValue { $0.closedByUser } }
+        set { state.withLockedValue { $0.closedByUser = newValue } }
+    }
+
+    /// A new TCP connection for the same client (an SSE reconnection): start dissecting afresh.
+    func beginConnection() {
+        state.withLockedValue { state in
+            state.dissector = WireDissector()
+            state.sse = nil
+            state.tcpClosed = false
+        }
+    }
+
     var ledger: ByteLedger { state.withLockedValue { $0.ledger } }
+
+    /// The client's address, with the scheme of what it speaks.
+    var address: String {
+        kind == .webSocket ? target.description : "http://\(target.hostHeader)\(target.path)"
+    }
     var handshake: [WireEvent] { state.withLockedValue { $0.handshake } }
     var framesDown: Int { state.withLockedValue { $0.framesDown } }
     var eventsSeen: Int { state.withLockedValue { $0.eventsSeen } }
@@ -77,6 +127,11 @@ final class ClientConnection: Sendable {
     var stateDescription: String {
         state.withLockedValue { state in
             if state.tcpClosed { return "closed" }
+            switch kind {
+            case .http: return state.http == nil ? "connecting" : "open"
+            case .eventStream: return state.responsesDown == 0 ? "connecting" : "streaming"
+            case .webSocket: break
+            }
             if state.closeFrameUp != nil || state.closeFrameDown != nil { return "closing" }
             return state.client == nil ? "connecting" : "open"
         }
@@ -95,7 +150,12 @@ final class ClientConnection: Sendable {
                 }
             case .closed:
                 state.tcpClosed = true
-                return closingSummary(state)
+                var lines: [String] = []
+                if var parser = state.sse {
+                    lines += parser.finish().flatMap { renderer.render(sseItem: $0) }
+                    state.sse = nil
+                }
+                return lines + closingSummary(state)
             }
         }
         if !settings.muted && !lines.isEmpty { emit(lines) }
@@ -104,8 +164,18 @@ final class ClientConnection: Sendable {
     private func render(_ event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
         switch event {
         case .httpHead(let direction, let head):
-            state.handshake.append(event)
             var lines = renderer.render(head: head, direction: direction)
+            guard kind == .webSocket else {
+                if direction == .down {
+                    state.responsesDown += 1
+                    if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
+                        state.sse = SSEParser()
+                        lines.append("   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it"))
+                    }
+                }
+                return lines
+            }
+            state.handshake.append(event)
             if head.status == 101 {
                 lines += renderer.render(acceptCheck: AcceptCheck(key: requestKey, received: head.field("Sec-WebSocket-Accept")))
                 lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
@@ -114,8 +184,18 @@ final class ClientConnection: Sendable {
             }
             return lines
         case .httpBody(let direction, let body):
-            state.handshake.append(event)
+            if direction == .down, var parser = state.sse {
+                let items = parser.feed(body)
+                state.lastEventID = parser.lastEventID
+                state.reconnectionTime = parser.reconnectionTime ?? state.reconnectionTime
+                state.sseEvents += items.filter { if case .event = $0 { true } else { false } }.count
+                state.sse = parser
+                return items.flatMap { renderer.render(sseItem: $0) }
+            }
+            if kind == .webSocket { state.handshake.append(event) }
             return renderer.render(body: body, direction: direction)
+        case .chunkFraming(let direction, let bytes):
+            return renderer.render(chunkFraming: bytes, direction: direction)
         case .frame(let direction, let frame, let violations):
             if direction == .down {
                 state.framesDown += 1
@@ -133,6 +213,13 @@ final class ClientConnection: Sendable {
     }
 
     private func closingSummary(_ state: State) -> [String] {
+        switch kind {
+        case .http: return ["\(name) · TCP connection closed"]
+        case .eventStream:
+            if state.closedByUser { return ["\(name) closed · the event stream is over (closed by you, so no reconnection)"] }
+            return [style.yellow("\(name) · the stream's TCP connection closed") + " · an EventSource reconnects by itself, sending Last-Event-ID: \(state.lastEventID.isEmpty ? "(none yet)" : state.lastEventID)"]
+        case .webSocket: break
+        }
         let code = { (frame: Frame?) in frame?.closeBody.map { "\($0.code.code) \($0.code.name)" } ?? "no status code" }
         switch (state.closeFrameUp, state.closeFrameDown) {
         case (.some(let up), .some(let down)):

@@ -6,13 +6,28 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY]",
+        .init(name: "open", usage: "open [sse] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
                 "Clients are named c1, c2, … unless you say `as NAME`; the newest becomes the current client.",
                 "--key sets the Sec-WebSocket-Key, e.g. the RFC 6455 sample dGhlIHNhbXBsZSBub25jZQ==.",
+                "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
+                "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
               ]),
+        .init(name: "http", usage: "http [--token T | --no-token] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
+              summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",
+              details: [
+                "A body that starts with { or [ is checked as JSON and sent as application/json.",
+                "After login, the token goes along as Authorization: Bearer …; --token sets another, --no-token none.",
+                "http waits for the whole response: for an event stream, use open sse PATH.",
+              ]),
+        .init(name: "login", usage: "login NAME [PASSWORD]",
+              summary: "get a token (POST /auth/token) for later open and http commands",
+              details: ["The demo users are alice, bob and admin; their passwords are in the README, and filled in for you."]),
+        .init(name: "logout", usage: "logout", summary: "forget the token", details: []),
+        .init(name: "predict", usage: "predict F1 F2 F3 F4",
+              summary: "on a /ws/predict client: send {\"features\":[…],\"request_id\":N}", details: []),
         .init(name: "send", usage: "send [--binary HEX | --fill N | --raw] MESSAGE",
               summary: "send a text frame (or binary) on the current client",
               details: [

@@ -20,9 +20,14 @@ actor Session {
     private var clients: [ClientConnection] = []
     private var current: ClientConnection?
     private var lastAttempt: ClientConnection?
-    private var nextNumber = 1
+    var nextNumber = 1
 
     var currentName: String? { current?.name }
+
+    /// The token from `login`, carried by later `open`s and `http` calls.
+    var token: String?
+    var loggedInAs: String?
+    var nextRequestID = 1
 
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
@@ -85,6 +90,10 @@ actor Session {
         case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
         case "wait": try await wait(try splitWords(rest))
         case "set": try set(try splitWords(rest))
+        case "http": try await http(try splitWords(rest))
+        case "login": try await login(try splitWords(rest))
+        case "logout": logout()
+        case "predict": try await predict(try splitWords(rest))
         case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
@@ -101,11 +110,20 @@ actor Session {
     private func open(_ words: [String]) async throws {
         let usage = CommandHelp.named("open")!.usage
         var words = words[...]
+        var eventStream = false
+        if words.first == "sse" || words.first == "--sse" {
+            eventStream = true
+            words = words.dropFirst()
+        }
         guard let where_ = words.popFirst() else { throw UsageError("open needs a path or URL", usage: usage) }
         var name: String?
         var key: String?
+        var explicitToken: String?
         while let word = words.popFirst() {
             switch word {
+            case "--token":
+                guard let value = words.popFirst() else { throw UsageError("--token needs a value", usage: usage) }
+                explicitToken = value
             case "as":
                 guard let value = words.popFirst() else { throw UsageError("`as` needs a name", usage: usage) }
                 name = value
@@ -115,12 +133,13 @@ actor Session {
             default: throw UsageError("unexpected '\(word)'", usage: usage)
             }
         }
-        let target: WebSocketTarget
+        var target: WebSocketTarget
         do {
             target = try WebSocketTarget(parsing: where_, lab: labAddress)
         } catch let error as WebSocketTarget.BadURL {
             throw UsageError(error.description, usage: usage)
         }
+        let token = explicitToken ?? self.token
         let clientName = name ?? "c\(nextNumber)"
         guard clientName.first?.isLetter == true, clientName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw UsageError("a client name starts with a letter and has only letters, digits, _ and -", usage: usage)
@@ -128,17 +147,21 @@ actor Session {
         if let existing = client(named: clientName), !existing.isClosed {
             throw UsageError("\(clientName) is already open; close it or pick another name with `as`")
         }
+        if eventStream {
+            try await openEventStream(target, name: clientName, numbered: name == nil, token: token)
+            return
+        }
+        let firstMessageAuth = tokenTravels(to: target) == .firstMessage
+        if let token, tokenTravels(to: target) == .query, !target.path.contains("token=") {
+            // The guide's method 1: the token rides in the URL (and so in the request line, and in logs).
+            target.path += (target.path.contains("?") ? "&" : "?") + "token=" + token
+        }
         let requestKey = key ?? randomness.requestKey()
         if !Handshake.isValidKey(requestKey) {
             console.line(style.yellow("note: ") + "\(requestKey) is not 16 bytes of base64, so a correct server will refuse it")
         }
         focus = clientName
-        let emit: @Sendable ([String]) -> Void
-        if let collator {
-            emit = { collator.hold($0, client: clientName) }
-        } else {
-            emit = { [console] in console.lines($0) }
-        }
+        let emit = emitter(for: clientName)
         let connection = ClientConnection(
             name: clientName, target: target, requestKey: requestKey, hint: hint(for: target), style: style, settings: settings, emit: emit
         )
@@ -162,18 +185,33 @@ actor Session {
             clients.removeAll { $0.name == clientName }
             clients.append(connection)
             current = connection
+            if firstMessageAuth, let token {
+                // The guide's method 2: the token goes in the first message, not in the URL.
+                console.line("\(clientName) · /ws/secure wants the token in the first message, within 5 s: sending it now")
+                try await send(JSON.object([("type", "auth"), ("token", .string(token))]).text, on: connection)
+            }
         }
     }
 
+    /// Where a client's lines go: held for scripts, straight out on a terminal.
+    func emitter(for clientName: String) -> @Sendable ([String]) -> Void {
+        if let collator {
+            return { collator.hold($0, client: clientName) }
+        }
+        return { [console] in console.lines($0) }
+    }
+
+    func setFocus(_ name: String) { focus = name }
+
     /// A first message worth sending, from the endpoint the target is on.
-    private func hint(for target: WebSocketTarget) -> String {
+    func hint(for target: WebSocketTarget) -> String {
         guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port,
             case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: target.path)
         else { return "send hello" }
         return endpoint.firstMessage
     }
 
-    private func send(_ text: String, on connection: ClientConnection) async throws {
+    func send(_ text: String, on connection: ClientConnection) async throws {
         let usage = CommandHelp.named("send")!.usage
         let client = try requireOpen(connection)
         var opcode = WebSocketOpcode.text
@@ -200,14 +238,7 @@ actor Session {
             guard !text.isEmpty else { throw UsageError("send needs a message", usage: usage) }
             // What looks like JSON is checked before it goes: a typo should not cost a round trip.
             if text.hasPrefix("{") || text.hasPrefix("[") {
-                do {
-                    _ = try JSON(parsing: text)
-                } catch {
-                    throw UsageError(
-                        "not valid JSON, nothing sent: \(error)\n  \(text)\n  \(String(repeating: " ", count: error.column - 1))^\n"
-                            + "(send --raw \(text) sends it anyway, to see how the server answers)"
-                    )
-                }
+                try checkJSON(text, resend: "send --raw \(text)")
             }
             payload = Array(text.utf8)
         }
@@ -235,6 +266,12 @@ actor Session {
     private func close(_ words: [String]) async throws {
         let usage = CommandHelp.named("close")!.usage
         let connection = try requireCurrent()
+        if connection.kind != .webSocket {
+            connection.closedByUser = true
+            await connection.http?.close()
+            await connection.wait(upTo: .seconds(3)) { $0.isClosed }
+            return
+        }
         let client = try requireOpen(connection)
         var code: UInt16? = 1000
         var reason = ""
@@ -255,6 +292,12 @@ actor Session {
 
     private func drop() async throws {
         let connection = try requireCurrent()
+        if connection.kind != .webSocket {
+            // For an event stream, this is a network failure: watch it reconnect.
+            await connection.http?.close()
+            await connection.wait(upTo: .seconds(3)) { $0.isClosed }
+            return
+        }
         let client = try requireOpen(connection)
         await client.drop()
         await connection.wait(upTo: .seconds(2)) { $0.isClosed }
@@ -264,7 +307,7 @@ actor Session {
         guard words.count == 1, let name = words.first else { throw UsageError("use needs one client name", usage: "use NAME") }
         guard let connection = client(named: name) else { throw UsageError(unknownClient(name)) }
         current = connection
-        console.line("\(name) is now the current client (\(connection.stateDescription), \(connection.target))")
+        console.line("\(name) is now the current client (\(connection.stateDescription), \(connection.address))")
     }
 
     private func listClients() {
@@ -275,10 +318,18 @@ actor Session {
         for connection in clients {
             let marker = connection === current ? "*" : " "
             let ledger = connection.ledger
-            console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(7)) \(connection.target)")
+            console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(9)) \(connection.address)")
             for (label, tally) in [("up  ", ledger.up), ("down", ledger.down)] {
-                console.line("    \(label) \(String(tally.total).leftPadded(7)) B = handshake \(tally.httpHeads + tally.httpBodies) + frame headers \(tally.frameHeaders) + payload \(tally.framePayloads)"
-                    + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frames")
+                let parts: String
+                switch connection.kind {
+                case .webSocket:
+                    parts = "handshake \(tally.httpHeads + tally.httpBodies) + frame headers \(tally.frameHeaders) + payload \(tally.framePayloads)"
+                        + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frames"
+                case .http, .eventStream:
+                    parts = "HTTP heads \(tally.httpHeads) + bodies \(tally.httpBodies)"
+                        + (tally.chunkFraming > 0 ? " + chunk framing \(tally.chunkFraming)" : "") + (tally.other > 0 ? " + other \(tally.other)" : "")
+                }
+                console.line("    \(label) \(String(tally.total).leftPadded(7)) B = " + parts)
             }
         }
         console.line(style.dim("(* = current client; bytes as counted by each client's wire tap)"))
@@ -407,16 +458,26 @@ actor Session {
 
     // MARK: Helpers
 
-    private func client(named name: String) -> ClientConnection? {
+    func client(named name: String) -> ClientConnection? {
         clients.first { $0.name == name }
     }
 
-    private func requireCurrent() throws -> ClientConnection {
+    func requireCurrent() throws -> ClientConnection {
         guard let current else { throw UsageError("no client yet; open one first: open /ws/echo") }
         return current
     }
 
-    private func requireOpen(_ connection: ClientConnection) throws -> WebSocketClient {
+    func add(_ connection: ClientConnection, numbered: Bool) {
+        if numbered { nextNumber += 1 }
+        clients.removeAll { $0.name == connection.name }
+        clients.append(connection)
+        current = connection
+    }
+
+    func requireOpen(_ connection: ClientConnection) throws -> WebSocketClient {
+        guard connection.kind == .webSocket else {
+            throw UsageError("\(connection.name) is not a WebSocket client; it cannot send frames (use http, or open a WebSocket)")
+        }
         guard let client = connection.client, !connection.isClosed else {
             throw UsageError("\(connection.name) is closed; open it again with: open \(connection.target.path) as \(connection.name)")
         }

@@ -62,7 +62,11 @@ struct WireRenderer {
 
     func render(body: [UInt8], direction: Direction) -> [String] {
         let headline = "\(arrow(direction)) HTTP body · \(body.count) bytes"
-        guard view != .quiet else { return [headline] }
+        guard view != .quiet else {
+            guard let text = String(validatingUTF8Bytes: body) else { return [headline] }
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            return [headline + " · " + Self.visible(line.count > 90 ? String(line.prefix(90)) + "…" : line)]
+        }
         var lines = [headline]
         if let text = String(validatingUTF8Bytes: body) {
             var bodyLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -73,6 +77,52 @@ struct WireRenderer {
             lines += HexDump.lines(body, limit: view == .bytes ? nil : 64).map { pad + $0 }
         }
         return lines
+    }
+
+    /// Chunked-transfer framing: overhead, shown only when every byte is asked for.
+    func render(chunkFraming bytes: [UInt8], direction: Direction) -> [String] {
+        guard view == .bytes else { return [] }
+        return ["\(arrow(direction)) " + style.dim("chunk framing \(Self.quote(String(decoding: bytes, as: UTF8.self), limit: 40)) · \(bytes.count) bytes")]
+    }
+
+    /// One thing an SSE parser made of the stream: a raw line and its meaning, or an event.
+    func render(sseItem item: SSEParser.Item) -> [String] {
+        switch item {
+        case .byteOrderMark:
+            return view == .quiet ? [] : [pad + style.dim("(a byte order mark, skipped)")]
+        case .line(let raw, let ending, let meaning):
+            guard view != .quiet else {
+                if case .comment(let text) = meaning { return ["\(arrow(.down)) comment \(Self.quote(text, limit: 60))"] }
+                return []
+            }
+            let endings: String
+            switch ending {
+            case .crlf: endings = "CR LF"
+            case .lf: endings = "LF"
+            case .cr: endings = "CR"
+            }
+            return [pad + Self.quote(raw, limit: 70).padding(34) + style.dim("\(endings) · " + Self.describe(meaning))]
+        case .event(let event):
+            let id = event.lastEventID.isEmpty ? "" : " · id \(event.lastEventID)"
+            return ["\(arrow(.down)) SSE event \(event.type)\(id) · " + Self.visible(event.data.count > 90 ? String(event.data.prefix(90)) + "…" : event.data)]
+        case .retry(let milliseconds):
+            return view == .quiet ? [] : [pad + style.dim("(the client will wait \(milliseconds) ms before reconnecting)")]
+        case .discarded(let discarded):
+            return discarded.dataBuffer.isEmpty && discarded.unterminatedLine == nil
+                ? [] : [pad + style.yellow("(the stream ended inside an event: the unfinished event is discarded, as the spec says)")]
+        }
+    }
+
+    static func describe(_ meaning: SSEParser.LineMeaning) -> String {
+        switch meaning {
+        case .dispatch: return "empty line: dispatch the event"
+        case .dispatchNothing: return "empty line, no data: nothing to dispatch"
+        case .comment: return "comment: ignored (keeps the connection busy)"
+        case .field(let field): return "field \(field.name) = \(quote(field.value, limit: 40))"
+        case .ignoredField(let name, _): return "unknown field \(name): ignored"
+        case .invalidRetry(let value): return "retry \(quote(value, limit: 20)) is not all digits: ignored"
+        case .idWithNull: return "id containing NUL: ignored"
+        }
     }
 
     /// The Sec-WebSocket-Accept computation, step by step.

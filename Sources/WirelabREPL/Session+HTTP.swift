@@ -1,0 +1,193 @@
+import Foundation
+import LabServer
+import WireClient
+import WireProtocol
+
+/// The REPL's plain-HTTP side: `http`, `login`, SSE clients, and where tokens travel.
+extension Session {
+    enum TokenRoute {
+        /// `?token=…` in the URL (the guide's method 1, and `/ws/notifications`).
+        case query
+        /// The first WebSocket message (`/ws/secure`, the guide's method 2).
+        case firstMessage
+        case none
+    }
+
+    /// How a token reaches the lab endpoint at `target`, if it needs one.
+    func tokenTravels(to target: WebSocketTarget) -> TokenRoute {
+        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port,
+            case .route(let endpoint, let route, _) = lab.registry.resolveWebSocket(path: target.path)
+        else { return .none }
+        if route.pattern.description == "/ws/secure" { return .firstMessage }
+        return ["auth", "notifications"].contains(endpoint.name) ? .query : .none
+    }
+
+    // MARK: http
+
+    func http(_ words: [String]) async throws {
+        let usage = CommandHelp.named("http")!.usage
+        var words = words[...]
+        var token = self.token
+        if words.first == "--token" {
+            words = words.dropFirst()
+            guard let value = words.popFirst() else { throw UsageError("--token needs a value", usage: usage) }
+            token = value
+        } else if words.first == "--no-token" {
+            words = words.dropFirst()
+            token = nil
+        }
+        guard let method = words.popFirst()?.uppercased(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(method) else {
+            throw UsageError("http takes a method: GET, POST, PUT, PATCH, DELETE or HEAD", usage: usage)
+        }
+        guard let path = words.popFirst() else { throw UsageError("http needs a path or URL", usage: usage) }
+        let body = words.isEmpty ? nil : words.joined(separator: " ")
+        _ = try await exchange(method: method, path: path, body: body, token: token)
+    }
+
+    /// Sends one request on the session's kept-alive `http` client, shown byte for byte.
+    func exchange(method: String, path: String, body: String?, token: String?) async throws -> HTTPConnection.Response {
+        let usage = CommandHelp.named("http")!.usage
+        let target: WebSocketTarget
+        do {
+            target = try WebSocketTarget(parsing: path, lab: labAddress)
+        } catch let error as WebSocketTarget.BadURL {
+            throw UsageError(error.description, usage: usage)
+        }
+        var headers: [(String, String)] = []
+        if let token { headers.append(("Authorization", "Bearer " + token)) }
+        var bytes: [UInt8]?
+        if let body {
+            if body.hasPrefix("{") || body.hasPrefix("[") {
+                try checkJSON(body, resend: "http \(method) \(path) --raw …")
+                headers.append(("Content-Type", "application/json"))
+            } else {
+                headers.append(("Content-Type", "text/plain; charset=utf-8"))
+            }
+            bytes = Array(body.utf8)
+        }
+        let connection = try await httpClient(for: target)
+        setFocus(connection.name)
+        let before = connection.responsesDown
+        do {
+            let response = try await connection.http!.request(method: method, path: target.path, headers: headers, body: bytes)
+            await connection.wait(upTo: .seconds(2)) { $0.responsesDown > before }
+            return response
+        } catch {
+            throw UsageError("\(connection.name) · the request failed: \(error)")
+        }
+    }
+
+    /// The `http` client: one kept-alive connection, opened again when the server closed it.
+    private func httpClient(for target: WebSocketTarget) async throws -> ClientConnection {
+        if let existing = client(named: "http"), existing.kind == .http, !existing.isClosed,
+            existing.target.host == target.host, existing.target.port == target.port
+        {
+            console.line(style.dim("http · reusing the kept-alive TCP connection to \(target.host):\(target.port)"))
+            return existing
+        }
+        let connection = ClientConnection(name: "http", kind: .http, target: target, style: style, settings: settings, emit: emitter(for: "http"))
+        console.line("http · opening a TCP connection to \(target.host):\(target.port), kept alive for later requests")
+        do {
+            connection.http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
+        } catch {
+            throw UsageError("http · cannot connect to \(target.host):\(target.port): \(error)")
+        }
+        add(connection, numbered: false)
+        return connection
+    }
+
+    // MARK: login
+
+    func login(_ words: [String]) async throws {
+        let usage = CommandHelp.named("login")!.usage
+        guard let name = words.first, words.count <= 2 else { throw UsageError("login needs a user name", usage: usage) }
+        guard let password = words.dropFirst().first ?? LabUser.demo.first(where: { $0.name == name })?.password else {
+            throw UsageError("\(name) is not a demo user, so give the password: login \(name) PASSWORD", usage: usage)
+        }
+        let body = JSON.object([("username", .string(name)), ("password", .string(password))]).text
+        let response = try await exchange(method: "POST", path: "/auth/token", body: body, token: nil)
+        guard response.status == 200, let json = try? JSON(parsing: String(decoding: response.body, as: UTF8.self)),
+            let token = json["access_token"]?.stringValue
+        else {
+            throw UsageError("login failed: the server answered \(response.status) \(response.reason)")
+        }
+        self.token = token
+        loggedInAs = name
+        console.line(style.green("logged in as \(name)") + " · later open and http commands carry this token (http as Authorization: Bearer; open /ws as ?token=; open /ws/secure as its first message)")
+    }
+
+    func logout() {
+        let who = loggedInAs
+        token = nil
+        loggedInAs = nil
+        console.line(who.map { "logged out \($0); later commands carry no token" } ?? "not logged in")
+    }
+
+    // MARK: SSE
+
+    /// Opens an SSE client: a GET whose response never ends. When its TCP connection drops, it
+    /// reconnects after the server's `retry:` and sends `Last-Event-ID`, as a browser's
+    /// EventSource does; `close` stops it for good.
+    func openEventStream(_ target: WebSocketTarget, name: String, numbered: Bool, token: String?) async throws {
+        let connection = ClientConnection(name: name, kind: .eventStream, target: target, style: style, settings: settings, emit: emitter(for: name))
+        setFocus(name)
+        console.line("\(name) · opening an event stream: GET \(target.path) on \(target.host):\(target.port)")
+        let emit = emitter(for: name)
+        let style = self.style
+        let opened = Task {
+            var attempt = 0
+            while !connection.closedByUser {
+                attempt += 1
+                connection.beginConnection()
+                let http: HTTPConnection
+                do {
+                    http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
+                } catch {
+                    emit([style.red("\(name) · cannot connect: \(error)") + (attempt > 1 ? " · giving up" : "")])
+                    return
+                }
+                connection.http = http
+                var headers = [("Accept", "text/event-stream")]
+                if let token { headers.append(("Authorization", "Bearer " + token)) }
+                if !connection.lastEventID.isEmpty { headers.append(("Last-Event-ID", connection.lastEventID)) }
+                let response = try? await http.request(method: "GET", path: target.path, headers: headers)
+                if connection.closedByUser { return }
+                if let response, response.status != 200 || response.header("Content-Type")?.hasPrefix("text/event-stream") != true {
+                    emit([style.yellow("\(name) · not an event stream (\(response.status) \(response.reason)): an EventSource stops here, without reconnecting")])
+                    return
+                }
+                let wait = connection.reconnectionTime ?? 3000
+                emit(["\(name) · reconnecting in \(wait) ms" + (connection.lastEventID.isEmpty ? "" : " with Last-Event-ID: \(connection.lastEventID)")])
+                try? await Task.sleep(for: .milliseconds(wait))
+            }
+        }
+        _ = opened
+        await connection.wait(upTo: .seconds(3)) { $0.responsesDown > 0 || $0.isClosed }
+        add(connection, numbered: numbered)
+    }
+
+    // MARK: predict
+
+    /// `predict 5.1 3.5 1.4 0.2`: a prediction request with the next request_id, on the current client.
+    func predict(_ words: [String]) async throws {
+        let usage = CommandHelp.named("predict")!.usage
+        let values = words.compactMap(Double.init)
+        guard !words.isEmpty, values.count == words.count else { throw UsageError("predict takes numbers, e.g. predict 5.1 3.5 1.4 0.2", usage: usage) }
+        let connection = try requireCurrent()
+        let request = JSON.object([("features", .array(values.map { .number($0) })), ("request_id", .number(Double(nextRequestID)))])
+        nextRequestID += 1
+        try await send(request.text, on: connection)
+    }
+
+    /// Throws a usage error that points at the column where `text` stops being JSON.
+    func checkJSON(_ text: String, resend: String) throws {
+        do {
+            _ = try JSON(parsing: text)
+        } catch {
+            throw UsageError(
+                "not valid JSON, nothing sent: \(error)\n  \(text)\n  \(String(repeating: " ", count: error.column - 1))^\n"
+                    + "(\(resend) sends it anyway, to see how the server answers)"
+            )
+        }
+    }
+}
