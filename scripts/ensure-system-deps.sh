@@ -2,7 +2,7 @@
 # Installs the Debian packages wirelab builds against, or says exactly how to.
 set -euo pipefail
 needed=()
-for package in libedit-dev pkg-config; do
+for package in libedit-dev pkg-config curl; do
   dpkg -s "$package" >/dev/null 2>&1 || needed+=("$package")
 done
 [ ${#needed[@]} -eq 0 ] && exit 0

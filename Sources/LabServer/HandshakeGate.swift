@@ -127,6 +127,7 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
         guard case .deciding(let held) = state else { return }
         switch verdict {
         case .accept:
+            logger.info("WebSocket upgrade accepted", metadata: ["path": "\(uri.redactingQuery)"])
             passThrough(context: context, parts: held)
         case .refuse(let status, let extraHeaders, let body):
             state = .refusing

@@ -11,6 +11,13 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
     var limits: LabLimits { lab.limits }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await route(request)
+        // Query strings can carry tokens (`/events?token=…`): log lines never show them.
+        lab.logger.info("\(request.method.rawValue) \(request.uri.description.redactingQuery) → \(response.status.code)")
+        return response
+    }
+
+    private func route(_ request: Request) async throws -> Response {
         let path = request.uri.path
         switch registry.resolveHTTP(method: request.method.rawValue, path: path) {
         case .route(_, let route, let parameters):
