@@ -68,6 +68,9 @@ public final class HTTPConnection: Sendable {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body {
             head.headers.add(name: "Content-Length", value: String(body.count))
+        } else if ["POST", "PUT", "PATCH"].contains(method) {
+            // Without it NIO would announce a chunked body, and send an empty one.
+            head.headers.add(name: "Content-Length", value: "0")
         }
         let promise = channel.eventLoop.makePromise(of: Response.self)
         collector.expect(promise, onBody: onBody)

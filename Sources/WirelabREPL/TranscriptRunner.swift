@@ -66,6 +66,14 @@ public enum TranscriptRunner {
         return Result(file: file, passed: false, steps: steps.count)
     }
 
+    /// The HTTP `Date` header comes from the server's real clock: it reads `[DATE]` in transcripts.
+    static func redact(_ line: String) -> String {
+        guard let range = line.range(of: #"Date: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"#, options: .regularExpression) else {
+            return line
+        }
+        return line.replacingCharacters(in: range, with: "Date: [DATE]")
+    }
+
     /// Runs the transcript's inputs in a fresh deterministic session.
     /// - Returns: the output of each step, port redacted.
     static func run(_ transcript: Transcript) async throws -> [[String]] {
@@ -73,6 +81,8 @@ public enum TranscriptRunner {
         options.lab?.port = 0
         // Timestamps from a clock that starts at a fixed instant and ticks 1 ms per reading.
         options.lab?.clock = .stepping(from: Date(timeIntervalSince1970: 1_767_225_600), by: 0.001)
+        // A fixed signing key, so that the tokens in transcripts are the same every run.
+        options.lab?.tokenSecret = Array("wirelab transcripts, not a secret".utf8)
         options.entropy = .seeded(1)
         options.historyPath = nil
         let console = CaptureConsole()
@@ -86,7 +96,7 @@ public enum TranscriptRunner {
             consumed = text.count
             var lines = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
-            return lines.map { line in port.map { line.replacingOccurrences(of: ":\($0)", with: ":[PORT]") } ?? line }
+            return lines.map { line in redact(port.map { line.replacingOccurrences(of: ":\($0)", with: ":[PORT]") } ?? line) }
         }
         var stepsIterator = transcript.steps.makeIterator()
         var step = stepsIterator.next()

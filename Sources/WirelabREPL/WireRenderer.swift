@@ -101,12 +101,12 @@ struct WireRenderer {
             case .lf: endings = "LF"
             case .cr: endings = "CR"
             }
-            return [pad + Self.quote(raw, limit: 70).padding(34) + style.dim("\(endings) · " + Self.describe(meaning))]
+            return ["\(arrow(.down)) │ " + Self.quote(raw, limit: 60).padding(30) + style.dim("\(endings) · " + Self.describe(meaning))]
         case .event(let event):
             let id = event.lastEventID.isEmpty ? "" : " · id \(event.lastEventID)"
             return ["\(arrow(.down)) SSE event \(event.type)\(id) · " + Self.visible(event.data.count > 90 ? String(event.data.prefix(90)) + "…" : event.data)]
         case .retry(let milliseconds):
-            return view == .quiet ? [] : [pad + style.dim("(the client will wait \(milliseconds) ms before reconnecting)")]
+            return view == .quiet ? [] : ["\(arrow(.down)) │ " + style.dim("(after a drop, the client will wait \(milliseconds) ms before reconnecting)")]
         case .discarded(let discarded):
             return discarded.dataBuffer.isEmpty && discarded.unterminatedLine == nil
                 ? [] : [pad + style.yellow("(the stream ended inside an event: the unfinished event is discarded, as the spec says)")]

@@ -14,11 +14,11 @@ import WireProtocol
 ///
 /// Entries: `{"type":"progress","job_id","epoch","epochs","loss","train_accuracy","test_accuracy"}`
 /// per epoch, then `{"type":"done","job_id","test_accuracy","epochs","loss","train_accuracy"}`.
-/// A job's entry list is the single source of truth for all three.
+/// A job's entry list is the single source of truth for all three. A job trains a model of its
+/// own and throws it away: `/ws/predict` keeps serving the model trained at start-up.
 final class TrainingJobs: Sendable {
     static let defaultEpochs = 30
     static let epochRange = 1...300
-    static let defaultLearningRate = TrainingOptions().learningRate
     /// Larger steps make gradient descent overshoot; the bound keeps a job meaningful.
     static let maxLearningRate = 10.0
     static let pauseBetweenEpochs: Duration = .milliseconds(100)

@@ -53,7 +53,15 @@ public final class Authenticator: Sendable {
         }
     }
 
+    /// Sorted keys and whole seconds: the same claims always make the same token (transcripts
+    /// show tokens byte for byte), and `exp` reads as the integer RFC 7519 expects.
     private let keys = JWTKeyCollection()
+    private static let serializer: DefaultJWTSerializer = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .integerSecondsSince1970
+        return DefaultJWTSerializer(jsonEncoder: encoder)
+    }()
     /// Adding a key to jwt-kit's collection is async; every use waits for it first.
     private let keysReady: Task<Void, Never>
     private let clock: LabClock
@@ -62,7 +70,9 @@ public final class Authenticator: Sendable {
     /// - Parameter secret: the HMAC key (a lab gets 32 random bytes unless told otherwise).
     public init(secret: [UInt8], clock: LabClock, users: [LabUser] = LabUser.demo) {
         let keys = self.keys
-        keysReady = Task { await keys.add(hmac: HMACKey(key: SymmetricKey(data: secret)), digestAlgorithm: .sha256) }
+        keysReady = Task {
+            await keys.add(hmac: HMACKey(key: SymmetricKey(data: secret)), digestAlgorithm: .sha256, serializer: Self.serializer)
+        }
         self.clock = clock
         self.users = users
     }
