@@ -107,8 +107,8 @@ public final class Lab: Sendable {
         await stop()
     }
 
-    private func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    private func makeRouter() -> Router<LabRequestContext> {
+        let router = Router(context: LabRequestContext.self)
         router.add(middleware: LabHTTP(registry: registry, lab: context))
         return router
     }

@@ -4,9 +4,10 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Hummingbird's HTTP/1.1 + WebSocket child channel with two lab handlers added: the
+/// Hummingbird's HTTP/1.1 + WebSocket child channel with three lab handlers added: the
 /// ``HandshakeGate`` in front of the upgrade handler, so refused upgrades carry their real status
-/// on the wire, and the ``ClientMaskingRule`` on the raw bytes.
+/// on the wire; the ``ClientMaskingRule`` on the raw bytes; and a ``PeerWatch``, so that an event
+/// stream notices its client leave.
 struct LabChildChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -17,6 +18,7 @@ struct LabChildChannel: ServerChildChannel {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(ClientMaskingRule(), position: .first)
+            try operations.addHandler(PeerWatch(), position: .first)
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
             return value

@@ -1,27 +1,31 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import WireProtocol
 
 /// Every plain HTTP request: the endpoints' HTTP twins, resolved with the same patterns and
 /// switches as their WebSocket routes; otherwise a 404 that lists what is on, or a 426 when the
 /// path is a WebSocket endpoint asked for without `Upgrade: websocket`.
-struct LabHTTP<Context: RequestContext>: RouterMiddleware {
+struct LabHTTP: RouterMiddleware {
+    typealias Context = LabRequestContext
     let registry: EndpointRegistry
     let lab: LabContext
     var limits: LabLimits { lab.limits }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = try await route(request)
+        let response = try await route(request, channel: context.channel)
+        // Every answer counts for the dashboard's error rate, whoever produced it.
+        lab.metrics.record(error: response.status.code >= 400)
         // Query strings can carry tokens (`/events?token=…`): log lines never show them.
         lab.logger.info("\(request.method.rawValue) \(request.uri.description.redactingQuery) → \(response.status.code)")
         return response
     }
 
-    private func route(_ request: Request) async throws -> Response {
+    private func route(_ request: Request, channel: any Channel) async throws -> Response {
         let path = request.uri.path
         switch registry.resolveHTTP(method: request.method.rawValue, path: path) {
         case .route(_, let route, let parameters):
-            return await answer(request, route: route, parameters: parameters)
+            return await answer(request, route: route, parameters: parameters, channel: channel)
         case .switchedOff(let endpoint):
             return Self.json(HTTPReply(.error("the \(endpoint.name) endpoint is switched off"), status: .serviceUnavailable))
         case .methodNotAllowed(let allowed):
@@ -33,7 +37,7 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    private func answer(_ request: Request, route: HTTPRoute, parameters: [String: String]) async -> Response {
+    private func answer(_ request: Request, route: HTTPRoute, parameters: [String: String], channel: any Channel) async -> Response {
         do {
             let buffer = try await request.body.collect(upTo: limits.maxMessageSize)
             let text = String(buffer: buffer)
@@ -54,13 +58,16 @@ struct LabHTTP<Context: RequestContext>: RouterMiddleware {
                 parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers
             )
             let reply = try await route.handle(exchange)
-            lab.metrics.record(error: reply.status.code >= 400)
+            if case .eventStream(_, let continuation) = reply.body,
+                let watch = try? await channel.pipeline.handler(type: PeerWatch.self).get()
+            {
+                // The client leaving ends the stream at once, not at the next heartbeat.
+                watch.whenPeerGone { continuation.finish() }
+            }
             return Self.json(reply)
         } catch let reply as HTTPReply {
-            lab.metrics.record(error: true)
             return Self.json(reply)
         } catch {
-            lab.metrics.record(error: true)
             return Self.json(HTTPReply(.error("the body is larger than \(limits.maxMessageSize) bytes"), status: .contentTooLarge))
         }
     }

@@ -74,9 +74,13 @@ public struct WireDissector: Sendable {
                 if case .frames = phase { phase = .frames(stream) }
                 input = []
             case .chunked(let chunkState):
-                let (state, rest, found) = Self.readChunked(chunkState, input, direction)
+                let (outcome, rest, found) = Self.readChunked(chunkState, input, direction)
                 events += found
-                phase = state.map { .chunked($0) } ?? .head([])
+                switch outcome {
+                case .reading(let state): phase = .chunked(state)
+                case .ended: phase = .head([])
+                case .broken: phase = .broken
+                }
                 input = rest
             case .body(let remaining):
                 let take = min(remaining ?? input.count, input.count)
@@ -128,31 +132,39 @@ public struct WireDissector: Sendable {
         return status >= 200 && status != 204 && status != 304 ? .body(remaining: nil) : .head([])
     }
 
+    private enum ChunkOutcome {
+        case reading(ChunkState)
+        case ended
+        /// The framing is wrong: nothing after it can be trusted to be a message boundary.
+        case broken
+    }
+
     /// Consumes chunked-body bytes until the input ends or the body does.
-    /// - Returns: the state to go on from (nil once the body has ended), the unread input, events.
     private static func readChunked(
         _ start: ChunkState, _ input: ArraySlice<UInt8>, _ direction: Direction
-    ) -> (ChunkState?, ArraySlice<UInt8>, [WireEvent]) {
+    ) -> (ChunkOutcome, ArraySlice<UInt8>, [WireEvent]) {
         var state = start
         var input = input
         var events: [WireEvent] = []
+        func broken(_ reason: String, _ bytes: [UInt8]) -> (ChunkOutcome, ArraySlice<UInt8>, [WireEvent]) {
+            events.append(.undecodable(direction, reason: reason, bytes: bytes))
+            return (.broken, input, events)  // the broken phase reports the rest
+        }
         while !input.isEmpty {
             switch state {
             case .sizeLine(var line):
                 line.append(input.removeFirst())
                 guard line.suffix(2) == [13, 10] else {
-                    if line.count > 1024 {
-                        events.append(.undecodable(direction, reason: "a chunk-size line longer than 1024 bytes", bytes: line))
-                        return (nil, input, events)
-                    }
+                    if line.count > 1024 { return broken("a chunk-size line longer than 1024 bytes", line) }
                     state = .sizeLine(line)
                     continue
                 }
-                let digits = line.dropLast(2).prefix { $0 != UInt8(ascii: ";") }
-                guard let size = Int(String(decoding: digits, as: UTF8.self).trimmingSpaces, radix: 16), size >= 0 else {
-                    events.append(.undecodable(direction, reason: "not a chunk size", bytes: line))
-                    return (nil, input, events)
-                }
+                // The size in hex, then optional whitespace and `;extensions` (RFC 9112 §7.1.1).
+                var digits = line.dropLast(2).prefix { $0 != UInt8(ascii: ";") }
+                while let last = digits.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { digits = digits.dropLast() }
+                guard !digits.isEmpty, digits.allSatisfy({ $0.isHexDigit }),
+                    let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+                else { return broken("not a chunk size", line) }
                 events.append(.chunkFraming(direction, line))
                 state = size == 0 ? .trailers([]) : .data(remaining: size)
             case .data(let remaining):
@@ -162,6 +174,9 @@ public struct WireDissector: Sendable {
                 state = remaining == take ? .dataEnd([]) : .data(remaining: remaining - take)
             case .dataEnd(var pending):
                 pending.append(input.removeFirst())
+                guard pending == Array([13, 10].prefix(pending.count)) else {
+                    return broken("chunk data longer than its size: CR LF expected after it", pending)
+                }
                 guard pending.count == 2 else {
                     state = .dataEnd(pending)
                     continue
@@ -173,16 +188,24 @@ public struct WireDissector: Sendable {
                 // No trailers: just CR LF. With trailers: they end with an empty line.
                 if pending == [13, 10] || pending.suffix(4) == [13, 10, 13, 10] {
                     events.append(.chunkFraming(direction, pending))
-                    return (nil, input, events)
+                    return (.ended, input, events)
                 }
+                if pending.count > HTTPHead.maximumSize { return broken("trailers without an end", pending) }
                 state = .trailers(pending)
             }
         }
-        return (state, input, events)
+        return (.reading(state), input, events)
     }
 
     private subscript(direction: Direction) -> Phase {
         get { direction == .up ? up : down }
         set { if direction == .up { up = newValue } else { down = newValue } }
+    }
+}
+
+extension UInt8 {
+    var isHexDigit: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }

@@ -201,7 +201,7 @@ import WireProtocol
         let (lab, port) = try await startLab()
         defer { Task { await lab.stop() } }
         let poll = Task { try await Self.poll("/http/room/quiet?since=0&wait=20", port: port, timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .seconds(1))  // time for the poll to arrive, even on a loaded machine
         let alice = try await JSONClient.connect(port: port, path: "/ws/room/quiet/alice")
         _ = try await alice.next(type: "joined")
         let answer = try await poll.value

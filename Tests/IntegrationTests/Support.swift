@@ -224,8 +224,12 @@ final class ChildProcess: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            // Not terminate() + waitUntilExit(): on Linux that pair can spin forever off the main thread.
+            kill(process.processIdentifier, SIGKILL)
+            let killDeadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < killDeadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
         }
         try? await Task.sleep(for: .milliseconds(50))  // let the last output arrive
         return process.terminationStatus

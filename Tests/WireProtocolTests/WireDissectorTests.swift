@@ -7,6 +7,7 @@ private func kinds(_ events: [WireEvent]) -> [String] {
         switch event {
         case .httpHead(let direction, _): "head \(direction)"
         case .httpBody(let direction, let bytes): "body \(direction) \(bytes.count)"
+        case .chunkFraming(let direction, let bytes): "chunk framing \(direction) \(bytes.count)"
         case .frame(let direction, let frame, _): "frame \(direction) \(frame.opcode.name)"
         case .reassembled(let direction, let opcode, _, let fragments): "reassembled \(direction) \(opcode.name) \(fragments)"
         case .undecodable(let direction, _, let bytes): "undecodable \(direction) \(bytes.count)"
