@@ -117,7 +117,11 @@ final class ClientConnection: Sendable {
 
     /// The client's address, with the scheme of what it speaks.
     var address: String {
-        kind == .webSocket ? target.description : "http://\(target.hostHeader)\(target.path)"
+        switch kind {
+        case .webSocket: target.description
+        case .http: "http://\(target.hostHeader)"
+        case .eventStream: "http://\(target.hostHeader)\(target.path)"
+        }
     }
     var handshake: [WireEvent] { state.withLockedValue { $0.handshake } }
     var framesDown: Int { state.withLockedValue { $0.framesDown } }
@@ -216,7 +220,7 @@ final class ClientConnection: Sendable {
         switch kind {
         case .http: return ["\(name) · TCP connection closed"]
         case .eventStream:
-            if state.closedByUser { return ["\(name) closed · the event stream is over (closed by you, so no reconnection)"] }
+            if state.closedByUser { return ["\(name) closed · the event stream is over, and the client will not reconnect"] }
             return [style.yellow("\(name) · the stream's TCP connection closed") + " · an EventSource reconnects by itself, sending Last-Event-ID: \(state.lastEventID.isEmpty ? "(none yet)" : state.lastEventID)"]
         case .webSocket: break
         }

@@ -15,10 +15,10 @@ struct CommandHelp: Sendable {
                 "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
               ]),
-        .init(name: "http", usage: "http [--token T | --no-token] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
+        .init(name: "http", usage: "http [--token T | --no-token] [--raw] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
               summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",
               details: [
-                "A body that starts with { or [ is checked as JSON and sent as application/json.",
+                "The body is the rest of the line; one that starts with { or [ is checked as JSON (--raw skips the check) and sent as application/json.",
                 "After login, the token goes along as Authorization: Bearer …; --token sets another, --no-token none.",
                 "http waits for the whole response: for an event stream, use open sse PATH.",
               ]),

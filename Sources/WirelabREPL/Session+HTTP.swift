@@ -24,28 +24,42 @@ extension Session {
 
     // MARK: http
 
-    func http(_ words: [String]) async throws {
+    /// `http [--token T | --no-token] [--raw] METHOD PATH [BODY]`: the body is the rest of the
+    /// line, exactly as typed (quotes included).
+    func http(_ line: String) async throws {
         let usage = CommandHelp.named("http")!.usage
-        var words = words[...]
-        var token = self.token
-        if words.first == "--token" {
-            words = words.dropFirst()
-            guard let value = words.popFirst() else { throw UsageError("--token needs a value", usage: usage) }
-            token = value
-        } else if words.first == "--no-token" {
-            words = words.dropFirst()
-            token = nil
+        var rest = Substring(line)
+        func nextWord() -> String? {
+            rest = rest.drop { $0 == " " }
+            guard !rest.isEmpty else { return nil }
+            let word = rest.prefix { $0 != " " }
+            rest = rest.dropFirst(word.count)
+            return String(word)
         }
-        guard let method = words.popFirst()?.uppercased(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(method) else {
+        var token = self.token
+        var raw = false
+        var word = nextWord()
+        while let flag = word, flag.hasPrefix("--") {
+            switch flag {
+            case "--token":
+                guard let value = nextWord() else { throw UsageError("--token needs a value", usage: usage) }
+                token = value
+            case "--no-token": token = nil
+            case "--raw": raw = true
+            default: throw UsageError("unknown option \(flag)", usage: usage)
+            }
+            word = nextWord()
+        }
+        guard let method = word?.uppercased(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(method) else {
             throw UsageError("http takes a method: GET, POST, PUT, PATCH, DELETE or HEAD", usage: usage)
         }
-        guard let path = words.popFirst() else { throw UsageError("http needs a path or URL", usage: usage) }
-        let body = words.isEmpty ? nil : words.joined(separator: " ")
-        _ = try await exchange(method: method, path: path, body: body, token: token)
+        guard let path = nextWord() else { throw UsageError("http needs a path or URL", usage: usage) }
+        let body = rest.drop { $0 == " " }
+        _ = try await exchange(method: method, path: path, body: body.isEmpty ? nil : String(body), token: token, checkJSON: !raw)
     }
 
     /// Sends one request on the session's kept-alive `http` client, shown byte for byte.
-    func exchange(method: String, path: String, body: String?, token: String?) async throws -> HTTPConnection.Response {
+    func exchange(method: String, path: String, body: String?, token: String?, checkJSON: Bool = true) async throws -> HTTPConnection.Response {
         let usage = CommandHelp.named("http")!.usage
         let target: WebSocketTarget
         do {
@@ -58,7 +72,7 @@ extension Session {
         var bytes: [UInt8]?
         if let body {
             if body.hasPrefix("{") || body.hasPrefix("[") {
-                try checkJSON(body, resend: "http \(method) \(path) --raw …")
+                if checkJSON { try self.checkJSON(body, resend: "http --raw \(method) \(path) \(body)") }
                 headers.append(("Content-Type", "application/json"))
             } else {
                 headers.append(("Content-Type", "text/plain; charset=utf-8"))
@@ -151,11 +165,18 @@ extension Session {
                 if let token { headers.append(("Authorization", "Bearer " + token)) }
                 if !connection.lastEventID.isEmpty { headers.append(("Last-Event-ID", connection.lastEventID)) }
                 let response = try? await http.request(method: "GET", path: target.path, headers: headers)
-                if connection.closedByUser { return }
-                if let response, response.status != 200 || response.header("Content-Type")?.hasPrefix("text/event-stream") != true {
-                    emit([style.yellow("\(name) · not an event stream (\(response.status) \(response.reason)): an EventSource stops here, without reconnecting")])
+                // An answer that is not an event stream (a 204 included) stops an EventSource for good.
+                let refused = response.map { $0.status != 200 || $0.header("Content-Type")?.hasPrefix("text/event-stream") != true } ?? false
+                if refused { connection.closedByUser = true }
+                // The stream is over (the server ended it, or the connection broke): this TCP
+                // connection is done with; a reconnection opens a new one.
+                await http.close()
+                await connection.wait(upTo: .seconds(2)) { $0.isClosed }
+                if let response, refused {
+                    emit([style.yellow("\(name) · the answer was not an event stream (\(response.status) \(response.reason)): an EventSource stops here, without reconnecting")])
                     return
                 }
+                if connection.closedByUser { return }
                 let wait = connection.reconnectionTime ?? 3000
                 emit(["\(name) · reconnecting in \(wait) ms" + (connection.lastEventID.isEmpty ? "" : " with Last-Event-ID: \(connection.lastEventID)")])
                 try? await Task.sleep(for: .milliseconds(wait))

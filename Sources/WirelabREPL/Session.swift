@@ -90,7 +90,7 @@ actor Session {
         case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
         case "wait": try await wait(try splitWords(rest))
         case "set": try set(try splitWords(rest))
-        case "http": try await http(try splitWords(rest))
+        case "http": try await http(rest)
         case "login": try await login(try splitWords(rest))
         case "logout": logout()
         case "predict": try await predict(try splitWords(rest))

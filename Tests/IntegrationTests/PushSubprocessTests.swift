@@ -81,7 +81,9 @@ import WireProtocol
         #expect(topic.receiverNames == ["alice"])
         #expect(curl.stdout.contains("id: 1\n\(line)\n\n"), "\(curl.stdout)")
 
-        curl.signal(SIGTERM)
+        // SIGKILL: a child of a Swift concurrency thread inherits its blocked signal mask, so
+        // curl would never see a SIGTERM.
+        curl.signal(SIGKILL)
         _ = await curl.waitForExit(timeout: .seconds(10))
         stopped = true
     }
