@@ -29,11 +29,19 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds between the server's pings on idle WebSockets; 0 turns them off.", valueName: "seconds"))
     var pingInterval: Double = 30
 
+    @Option(help: ArgumentHelp("Seconds between `: heartbeat` comments on idle SSE streams.", valueName: "seconds"))
+    var sseHeartbeat: Double = 15
+
+    @Option(help: ArgumentHelp("Seconds between the dashboard's pushes.", valueName: "seconds"))
+    var dashboardInterval: Double = 1
+
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
     func validate() throws {
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
+        guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
+        guard dashboardInterval >= 0.05 else { throw ValidationError("--dashboard-interval must be at least 0.05 s") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         if let names = onlyNames {
             let known = Endpoint.names
@@ -54,6 +62,8 @@ struct ServerOptions: ParsableArguments {
         configuration.only = onlyNames
         configuration.logger.logLevel = logLevel
         configuration.broadcastMode = naiveBroadcast ? .naive : .queued
+        configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))
+        configuration.limits.dashboardInterval = .milliseconds(Int64(dashboardInterval * 1000))
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
         return configuration
     }

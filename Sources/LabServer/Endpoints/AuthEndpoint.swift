@@ -39,7 +39,7 @@ extension Endpoint {
                     let timer = Task {
                         try await Task.sleep(for: timeout)
                         guard !authenticated.withLockedValue({ $0 }) else { return }
-                        try? await session.send(.error("no auth message within \(timeout.seconds) s"))
+                        try? await session.send(.error("no auth message within \(timeout.formatted(.units(allowed: [.seconds, .milliseconds])))"))
                         try? await session.outbound.close(.policyViolation, reason: "authentication timeout")
                     }
                     defer { timer.cancel() }
@@ -88,9 +88,4 @@ extension Endpoint {
             ]
         )
     }
-}
-
-extension Duration {
-    /// Whole seconds, for messages.
-    var seconds: Int64 { components.seconds }
 }
