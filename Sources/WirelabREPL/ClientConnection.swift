@@ -6,6 +6,13 @@ import WireProtocol
 /// Settings every client reads while rendering, changed by commands such as `view`.
 final class SharedSettings: Sendable {
     private let viewLevel = NIOLockedValueBox(ViewLevel.frames)
+    private let width = NIOLockedValueBox(120)
+
+    /// Columns a one-line summary may take (the terminal's width when there is one).
+    var columns: Int {
+        get { width.withLockedValue { $0 } }
+        set { width.withLockedValue { $0 = newValue } }
+    }
     private let mutedFlag = NIOLockedValueBox(false)
 
     /// Set while the session ends, so closing clients does not print a page of frames.
@@ -143,7 +150,7 @@ final class ClientConnection: Sendable {
 
     /// The tap sink: runs on the connection's event loop, in wire order.
     func observe(_ event: TapEvent) {
-        let renderer = WireRenderer(client: name, view: settings.view, style: style)
+        let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         let lines: [String] = state.withLockedValue { state in
             state.eventsSeen += 1
             switch event {
@@ -249,7 +256,7 @@ final class ClientConnection: Sendable {
 
     /// Re-renders the handshake at the current view level.
     func renderHandshake() -> [String] {
-        let renderer = WireRenderer(client: name, view: settings.view, style: style)
+        let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         return handshake.flatMap { event -> [String] in
             switch event {
             case .httpHead(let direction, let head):

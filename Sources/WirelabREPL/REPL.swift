@@ -45,8 +45,10 @@ public enum REPL {
             : nil
         let console: any Console = ui ?? PlainConsole()
         let session = try await start(options, console: console, style: style, interactive: terminal)
+        if terminal { await session.fitToTerminal() }
         let lines = ui?.lines() ?? readLines()
         for await line in lines {
+            if terminal { await session.fitToTerminal() }
             // Each command runs as its own task, so that Ctrl-C can cancel it.
             let task = Task { await session.execute(line) }
             running.withLockedValue { $0 = task }
@@ -117,6 +119,14 @@ final class PromptState: Sendable {
 }
 
 extension Session {
+    /// One-line summaries fit the terminal as it is now (it may have been resized).
+    func fitToTerminal() {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 {
+            settings.columns = Int(size.ws_col)
+        }
+    }
+
     var promptText: String {
         currentName.map { "wirelab \($0)> " } ?? "wirelab> "
     }

@@ -15,6 +15,8 @@ struct WireRenderer {
     let client: String
     let view: ViewLevel
     let style: Styler
+    /// How wide a one-line summary may get: the terminal's width, or a fixed width for scripts.
+    var columns = 120
 
     /// Indentation of detail lines under a headline.
     private let pad = "   "
@@ -241,8 +243,11 @@ struct WireRenderer {
         var summary = quietSummary(frame)
         if frame.opcode == .text, let text = String(validatingUTF8Bytes: frame.payload), let json = try? JSON(parsing: text), json.isObject {
             if let type = json["type"]?.stringValue { kind = type }
-            summary = Self.visible(text.count > 90 ? String(text.prefix(90)) + "…" : text)
+            summary = Self.visible(text)
         }
+        let head = "\(client) \(kind) · \(frame.wireSize) B · "
+        let room = max(24, columns - head.count - 3)
+        if summary.count > room { summary = String(summary.prefix(room - 1)) + "…" }
         return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · \(summary)"
     }
 
