@@ -242,12 +242,13 @@ struct HTTPAnswer: Sendable, CustomStringConvertible {
 /// One HTTP request over a fresh raw TCP connection with `Connection: close`; waits for the whole
 /// response (up to `timeout`).
 func httpRequest(
-    _ method: String, _ path: String, port: Int, body: String? = nil, contentType: String = "application/json",
-    timeout: Duration = .seconds(10)
+    _ method: String, _ path: String, port: Int, headers: [(String, String)] = [], body: String? = nil,
+    contentType: String = "application/json", timeout: Duration = .seconds(10)
 ) async throws -> HTTPAnswer {
     let connection = try await RawConnection(port: port)
     defer { Task { await connection.close() } }
     var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    for (name, value) in headers { request += "\(name): \(value)\r\n" }
     if let body {
         request += "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     } else {

@@ -47,35 +47,7 @@ enum PushPaths {
 func pushRequest(
     _ method: String, _ path: String, port: Int, headers: [(String, String)] = [], body: String? = nil, timeout: Duration = .seconds(10)
 ) async throws -> HTTPAnswer {
-    let connection = try await RawConnection(port: port)
-    defer { Task { await connection.close() } }
-    var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-    for (name, value) in headers { request += "\(name): \(value)\r\n" }
-    if let body {
-        request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-    } else {
-        request += "\r\n"
-    }
-    try await connection.write(request)
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        let bytes = connection.bytes
-        if case .head(let head, let consumed) = HTTPHead.parse(bytes) {
-            let rest = Array(bytes[consumed...])
-            if let length = head.contentLength, rest.count >= length {
-                return HTTPAnswer(head: head, body: String(decoding: rest.prefix(length), as: UTF8.self))
-            }
-            if connection.isClosed {
-                return HTTPAnswer(head: head, body: String(decoding: dissectedBody(bytes), as: UTF8.self))
-            }
-        } else if connection.isClosed {
-            throw WaitFailed(description: "\(method) \(path): the connection closed without a response: \(String(decoding: bytes, as: UTF8.self))")
-        }
-        if ContinuousClock.now >= deadline {
-            throw WaitFailed(description: "\(method) \(path): no whole response within \(timeout): \(String(decoding: bytes, as: UTF8.self))")
-        }
-        try await Task.sleep(for: .milliseconds(2))
-    }
+    try await httpRequest(method, path, port: port, headers: headers, body: body, timeout: timeout)
 }
 
 /// The body bytes of the first response in `bytes`, chunk framing removed (by `WireDissector`).

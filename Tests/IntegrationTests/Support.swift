@@ -206,9 +206,9 @@ final class ChildProcess: Sendable {
         kill(process.processIdentifier, signal)
     }
 
-    /// Waits until stdout or stderr contains `text` (10 s at most). - Returns: whether it did.
+    /// Waits until stdout or stderr contains `text` (30 s at most: a loaded machine starts processes slowly). - Returns: whether it did.
     @discardableResult
-    func waitFor(_ text: String, inStderr: Bool = false, timeout: Duration = .seconds(10)) async -> Bool {
+    func waitFor(_ text: String, inStderr: Bool = false, timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if (inStderr ? stderr : stdout).contains(text) { return true }

@@ -24,12 +24,7 @@ extension Endpoint {
             guideSection: "Auth & JWT over WebSocket",
             firstMessage: "send {\"msg\":\"hi\"}",
             webSocketRoutes: [
-                WebSocketRoute("/ws", admit: { _, query in
-                    switch await lab.auth.verify(query["token"]) {
-                    case .success: return .accept
-                    case .failure(let refusal): return .refuse(.unauthorized, body: "Not authenticated: \(refusal).\n")
-                    }
-                }) { session in
+                WebSocketRoute("/ws", admit: { _, query in await lab.admitToken(query) }) { session in
                     guard case .success(let user) = await lab.auth.verify(session.query["token"]) else { return }
                     try await serve(session, as: user)
                 },

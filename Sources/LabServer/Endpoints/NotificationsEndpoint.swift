@@ -18,12 +18,7 @@ extension Endpoint {
             guideSection: "Server-Side Push Notifications",
             firstMessage: "send ping",
             webSocketRoutes: [
-                WebSocketRoute("/ws/notifications", admit: { _, query in
-                    switch await lab.auth.verify(query["token"]) {
-                    case .success: return .accept
-                    case .failure(let refusal): return .refuse(.unauthorized, body: "Not authenticated: \(refusal).\n")
-                    }
-                }) { session in
+                WebSocketRoute("/ws/notifications", admit: { _, query in await lab.admitToken(query) }) { session in
                     guard case .success(let user) = await lab.auth.verify(session.query["token"]) else { return }
                     let me = Subscriber(name: user.name, session: session)
                     let topic = lab.notifications.topic(for: user.name)
@@ -89,6 +84,15 @@ extension Endpoint {
 }
 
 extension LabContext {
+    /// An upgrade whose `?token=…` is good, or a 401 that says what is wrong with it: checked
+    /// before the 101, so a bad token never gets a WebSocket.
+    func admitToken(_ query: [String: String]) async -> UpgradeVerdict {
+        switch await auth.verify(query["token"]) {
+        case .success: .accept
+        case .failure(let refusal): .refuse(.unauthorized, body: "Not authenticated: \(refusal).\n")
+        }
+    }
+
     /// The user behind a request's token, or a 401 reply that says what was wrong with it.
     func requireUser(_ exchange: HTTPExchange) async throws -> LabUser {
         switch await auth.verify(exchange.bearerToken) {
