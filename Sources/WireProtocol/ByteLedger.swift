@@ -14,6 +14,21 @@ public struct ByteLedger: Sendable, Equatable {
         public var frames = 0
 
         public var total: Int { httpHeads + httpBodies + chunkFraming + frameHeaders + framePayloads + other }
+        /// What carried the application's data.
+        public var payload: Int { httpBodies + framePayloads }
+
+        /// What moved between two readings of a ledger.
+        public static func - (after: Tally, before: Tally) -> Tally {
+            var delta = Tally()
+            delta.httpHeads = after.httpHeads - before.httpHeads
+            delta.httpBodies = after.httpBodies - before.httpBodies
+            delta.chunkFraming = after.chunkFraming - before.chunkFraming
+            delta.frameHeaders = after.frameHeaders - before.frameHeaders
+            delta.framePayloads = after.framePayloads - before.framePayloads
+            delta.other = after.other - before.other
+            delta.frames = after.frames - before.frames
+            return delta
+        }
         public var overhead: Int { httpHeads + chunkFraming + frameHeaders }
     }
 

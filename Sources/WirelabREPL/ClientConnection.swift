@@ -67,6 +67,8 @@ final class ClientConnection: Sendable {
         var responsesDown = 0
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
+        var lastUpAt: ContinuousClock.Instant?
+        var lastDownAt: ContinuousClock.Instant?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -102,6 +104,14 @@ final class ClientConnection: Sendable {
     }
 
     var lastEventID: String { state.withLockedValue { $0.lastEventID } }
+
+    /// From the last byte sent to the last byte received, as the tap saw them.
+    var lastRoundTrip: Duration? {
+        state.withLockedValue { state in
+            guard let up = state.lastUpAt, let down = state.lastDownAt, down > up else { return nil }
+            return down - up
+        }
+    }
     var reconnectionTime: Int? { state.withLockedValue { $0.reconnectionTime } }
     var sseEvents: Int { state.withLockedValue { $0.sseEvents } }
     var responsesDown: Int { state.withLockedValue { $0.responsesDown } }
@@ -155,6 +165,8 @@ final class ClientConnection: Sendable {
             state.eventsSeen += 1
             switch event {
             case .bytes(let direction, let bytes):
+                // When bytes last crossed each way: a round trip is last-down minus last-up.
+                if direction == .up { state.lastUpAt = .now } else { state.lastDownAt = .now }
                 return state.dissector.feed(direction, bytes).flatMap { event in
                     state.ledger.record(event)
                     return render(event, into: &state, renderer: renderer)

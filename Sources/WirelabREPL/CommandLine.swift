@@ -28,7 +28,7 @@ struct CommandHelp: Sendable {
         .init(name: "logout", usage: "logout", summary: "forget the token", details: []),
         .init(name: "predict", usage: "predict F1 F2 F3 F4",
               summary: "on a /ws/predict client: send {\"features\":[…],\"request_id\":N}", details: []),
-        .init(name: "send", usage: "send [--binary HEX | --fill N | --raw] MESSAGE",
+        .init(name: "send", usage: "send [--binary HEX | --fill N | --raw | --compare] MESSAGE",
               summary: "send a text frame (or binary) on the current client",
               details: [
                 "Everything after `send ` is the message, spaces included: send hello world",
@@ -36,6 +36,7 @@ struct CommandHelp: Sendable {
                 "--binary 01ff sends the bytes 0x01 0xff in a binary frame.",
                 "--fill 70000 sends a text message of that many bytes, to see the 16- and 64-bit length forms.",
                 "NAME: MESSAGE sends on the client NAME without switching to it.",
+                "--compare also does the same exchange over the endpoint's HTTP twin and measures both (echo and per-client).",
               ]),
         .init(name: "ping", usage: "ping [TEXT]",
               summary: "send a ping frame; the server must answer with a pong carrying the same bytes",

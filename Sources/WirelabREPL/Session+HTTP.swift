@@ -106,7 +106,7 @@ extension Session {
         } catch {
             throw UsageError("http · cannot connect to \(target.host):\(target.port): \(error)")
         }
-        add(connection, numbered: false)
+        add(connection, numbered: false, makeCurrent: false)
         return connection
     }
 

@@ -213,6 +213,12 @@ actor Session {
 
     func send(_ text: String, on connection: ClientConnection) async throws {
         let usage = CommandHelp.named("send")!.usage
+        if text.hasPrefix("--compare") {
+            let message = String(text.dropFirst("--compare".count).drop { $0 == " " })
+            guard !message.isEmpty else { throw UsageError("send --compare needs a message", usage: usage) }
+            try await sendComparing(message, on: connection)
+            return
+        }
         let client = try requireOpen(connection)
         var opcode = WebSocketOpcode.text
         var payload: [UInt8]
@@ -467,11 +473,13 @@ actor Session {
         return current
     }
 
-    func add(_ connection: ClientConnection, numbered: Bool) {
+    /// Registers a client. The `http` client does not become the current one: `send` and
+    /// `close` keep going to the WebSocket or stream you were using.
+    func add(_ connection: ClientConnection, numbered: Bool, makeCurrent: Bool = true) {
         if numbered { nextNumber += 1 }
         clients.removeAll { $0.name == connection.name }
         clients.append(connection)
-        current = connection
+        if makeCurrent { current = connection }
     }
 
     func requireOpen(_ connection: ClientConnection) throws -> WebSocketClient {
