@@ -28,6 +28,8 @@ actor Session {
     var token: String?
     var loggedInAs: String?
     var nextRequestID = 1
+    /// `view compare`: every plain `send` is a `send --compare`.
+    var compareEverySend = false
 
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
@@ -213,8 +215,8 @@ actor Session {
 
     func send(_ text: String, on connection: ClientConnection) async throws {
         let usage = CommandHelp.named("send")!.usage
-        if text.hasPrefix("--compare") {
-            let message = String(text.dropFirst("--compare".count).drop { $0 == " " })
+        if text.hasPrefix("--compare") || (compareEverySend && !text.hasPrefix("--")) {
+            let message = text.hasPrefix("--compare") ? String(text.dropFirst("--compare".count).drop { $0 == " " }) : text
             guard !message.isEmpty else { throw UsageError("send --compare needs a message", usage: usage) }
             try await sendComparing(message, on: connection)
             return
@@ -354,10 +356,17 @@ actor Session {
     }
 
     private func setView(_ words: [String]) throws {
+        let usage = CommandHelp.named("view")!.usage
+        if words.count == 1, words[0].lowercased() == "compare" {
+            compareEverySend = true
+            console.line("view: compare · every send is also done over the HTTP twin and measured (view \(settings.view.rawValue) to stop)")
+            return
+        }
         guard words.count == 1, let level = ViewLevel(rawValue: words[0].lowercased()) else {
-            throw UsageError("view takes one of: quiet, frames, bytes (now: \(settings.view.rawValue))", usage: "view quiet|frames|bytes")
+            throw UsageError("view takes one of: quiet, frames, bytes, compare (now: \(settings.view.rawValue))", usage: usage)
         }
         settings.view = level
+        compareEverySend = false
         console.line("view: \(level.rawValue)")
     }
 
