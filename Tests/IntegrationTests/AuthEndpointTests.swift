@@ -189,7 +189,7 @@ import WireProtocol
         let token = try await lab.context.auth.issue(for: alice, lifetime: -60)
         try await Self.expectUnauthorized(port: port, path: "/ws?token=\(token)", mentioning: "expired")
         try await Self.expectUnauthorized(port: port, path: "/ws/notifications?token=\(token)", mentioning: "expired")
-        let events = try await pushRequest("GET", "/events?token=\(token)", port: port)
+        let events = try await httpRequest("GET", "/events?token=\(token)", port: port)
         #expect(events.status == 401, "\(events)")
     }
 

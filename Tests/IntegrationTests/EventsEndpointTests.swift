@@ -54,7 +54,7 @@ import WireProtocol
             ("/events", [("Authorization", "Basic YWxpY2U6d29uZGVybGFuZA==")], "no token"),
         ]
         for (path, headers, reason) in requests {
-            let answer = try await pushRequest("GET", path, port: port, headers: headers)
+            let answer = try await httpRequest("GET", path, port: port, headers: headers)
             #expect(answer.status == 401, "\(path) \(headers): \(answer)")
             #expect(answer.contentType == "application/json", "\(path): \(answer)")
             #expect(answer.json?["type"] == "error", "\(path): \(answer)")
@@ -68,7 +68,7 @@ import WireProtocol
         defer { Task { await lab.stop() } }
         let token = try await Shop.login("alice", port: port)
         for value in ["abc", "-1", "1.5"] {
-            let answer = try await pushRequest("GET", "/events?token=\(token)", port: port, headers: [("Last-Event-ID", value)])
+            let answer = try await httpRequest("GET", "/events?token=\(token)", port: port, headers: [("Last-Event-ID", value)])
             #expect(answer.status == 400, "\(value): \(answer)")
         }
     }

@@ -20,7 +20,7 @@ import WireProtocol
     }
 
     static func get(_ path: String, token: String?, port: Int) async throws -> HTTPAnswer {
-        try await pushRequest("GET", path, port: port, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+        try await httpRequest("GET", path, port: port, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
     }
 
     // MARK: /ws/notifications
@@ -167,7 +167,7 @@ import WireProtocol
         #expect(notAdmin.json?["type"] == "error")
         let unknown = try await Shop.ship(99, token: admin, port: port)
         #expect(unknown.status == 404, "\(unknown)")
-        let notANumber = try await pushRequest("POST", "/orders/abc/ship", port: port, headers: [("Authorization", "Bearer \(admin)")])
+        let notANumber = try await httpRequest("POST", "/orders/abc/ship", port: port, headers: [("Authorization", "Bearer \(admin)")])
         #expect(notANumber.status == 400, "\(notANumber)")
         #expect(lab.context.orders.order(1)?.shipped == false, "refused requests shipped nothing")
 
@@ -181,7 +181,7 @@ import WireProtocol
         // Only one notification for the two attempts.
         #expect(lab.context.notifications.topic(for: "alice").entries(since: 0).count == 1)
         // The token may come in the query too.
-        let byQuery = try await pushRequest("POST", "/orders/3/ship?token=\(admin)", port: port)
+        let byQuery = try await httpRequest("POST", "/orders/3/ship?token=\(admin)", port: port)
         #expect(byQuery.status == 200, "\(byQuery)")
     }
 
@@ -192,7 +192,7 @@ import WireProtocol
         let bob = try await Shop.login("bob", port: port)
         let admin = try await Shop.login("admin", port: port)
 
-        let created = try await pushRequest(
+        let created = try await httpRequest(
             "POST", "/orders", port: port, headers: [("Authorization", "Bearer \(bob)")], body: #"{"item":"spirit level","amount":19.99}"#
         )
         #expect(created.status == 201, "\(created)")
@@ -225,10 +225,10 @@ import WireProtocol
         defer { Task { await lab.stop() } }
         let alice = try await Shop.login("alice", port: port)
         for body in [#"{"amount":3}"#, #"{"item":"","amount":3}"#, #"{"item":"x"}"#, #"{"item":"x","amount":-1}"#, #"{"item":"x","amount":"3"}"#, #"{"item":"x","amount":1000000}"#, "[]", "nope"] {
-            let answer = try await pushRequest("POST", "/orders", port: port, headers: [("Authorization", "Bearer \(alice)")], body: body)
+            let answer = try await httpRequest("POST", "/orders", port: port, headers: [("Authorization", "Bearer \(alice)")], body: body)
             #expect(answer.status == 400, "\(body): \(answer)")
         }
-        let anonymous = try await pushRequest("POST", "/orders", port: port, body: #"{"item":"x","amount":1}"#)
+        let anonymous = try await httpRequest("POST", "/orders", port: port, body: #"{"item":"x","amount":1}"#)
         #expect(anonymous.status == 401, "\(anonymous)")
         #expect(lab.context.orders.all().count == 3, "nothing was created")
     }
@@ -256,7 +256,7 @@ import WireProtocol
         #expect(messages.map { $0.removing("id") } == jsonData(events).compactMap { $0 })
         #expect(messages.first?.keys == ["id", "type", "title", "order_id"])
 
-        let since1 = try await pushRequest("GET", "/http/notifications?since=1&token=\(alice)", port: port)
+        let since1 = try await httpRequest("GET", "/http/notifications?since=1&token=\(alice)", port: port)
         #expect(since1.json?["messages"]?.arrayValue?.compactMap { $0["order_id"]?.intValue } == [3])
         let nothingNew = try await Self.get("/http/notifications?since=2", token: alice, port: port)
         #expect(nothingNew.json == .obj(("messages", []), ("last_id", 2), ("outcome", "immediate")))

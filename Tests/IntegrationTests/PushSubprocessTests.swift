@@ -30,7 +30,7 @@ import WireProtocol
 
         // The event stream, with a notification on it.
         let stream = try await SSEStream.connect(port: port, path: "/events?token=\(token)")
-        let shipped = try await pushRequest("POST", "/orders/1/ship?token=\(admin)", port: port)
+        let shipped = try await httpRequest("POST", "/orders/1/ship?token=\(admin)", port: port)
         #expect(shipped.status == 200, "\(shipped)")
         #expect(jsonData(try await stream.events(count: 1)) == [Shop.notification(1)])
         #expect(try await notifications.next() == Shop.notification(1))

@@ -42,13 +42,6 @@ enum PushPaths {
 
 // MARK: - HTTP with header fields
 
-/// One HTTP request with extra header fields over a fresh raw connection (`Connection: close`);
-/// waits for the whole response.
-func pushRequest(
-    _ method: String, _ path: String, port: Int, headers: [(String, String)] = [], body: String? = nil, timeout: Duration = .seconds(10)
-) async throws -> HTTPAnswer {
-    try await httpRequest(method, path, port: port, headers: headers, body: body, timeout: timeout)
-}
 
 /// The body bytes of the first response in `bytes`, chunk framing removed (by `WireDissector`).
 func dissectedBody(_ bytes: [UInt8]) -> [UInt8] {
@@ -84,7 +77,7 @@ enum Shop {
     }
 
     static func ship(_ orderID: Int, token: String?, port: Int) async throws -> HTTPAnswer {
-        try await pushRequest("POST", "/orders/\(orderID)/ship", port: port, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
+        try await httpRequest("POST", "/orders/\(orderID)/ship", port: port, headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [])
     }
 
     /// Ships as admin and expects success.
@@ -96,7 +89,7 @@ enum Shop {
 
     /// `POST /orders` as the token's user. - Returns: the new order's id.
     static func createOrder(item: String, amount: Double, token: String, port: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
-        let answer = try await pushRequest(
+        let answer = try await httpRequest(
             "POST", "/orders", port: port, headers: [("Authorization", "Bearer \(token)")],
             body: JSON.obj(("item", .string(item)), ("amount", .number(amount))).text
         )
