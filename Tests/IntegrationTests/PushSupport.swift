@@ -40,8 +40,7 @@ enum PushPaths {
     static let curl = "/usr/bin/curl"
 }
 
-// MARK: - HTTP with header fields
-
+// MARK: - Response bodies
 
 /// The body bytes of the first response in `bytes`, chunk framing removed (by `WireDissector`).
 func dissectedBody(_ bytes: [UInt8]) -> [UInt8] {
