@@ -66,11 +66,22 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
+        // The same work over every transport, measured from the clients' taps.
+        .target(
+            name: "Comparison",
+            dependencies: [
+                "WireProtocol", "WireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The REPL, its commands, rendering and transcript replay.
         .target(
             name: "WirelabREPL",
             dependencies: [
-                "WireProtocol", "WireClient", "LabServer", "CLibEdit",
+                "WireProtocol", "WireClient", "LabServer", "Comparison", "CLibEdit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -80,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "wirelab",
             dependencies: [
-                "WirelabREPL", "LabServer",
+                "WirelabREPL", "LabServer", "Comparison", "WireClient", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -94,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "WireProtocol", "WireClient", "LabServer", "WirelabREPL",
+                "WireProtocol", "WireClient", "LabServer", "Comparison", "WirelabREPL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

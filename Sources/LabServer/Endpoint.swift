@@ -173,6 +173,16 @@ public struct HTTPExchange: Sendable {
         return (since, wait)
     }
 
+    /// The `Last-Event-ID` a reconnecting event stream sends: nil when absent, 400 when not an id.
+    public func lastEventID() throws -> Int? {
+        try headers["last-event-id"].map { value -> Int in
+            guard let id = Int(value.trimmingCharacters(in: " ")), id >= 0 else {
+                throw HTTPReply.badRequest("Last-Event-ID must be an event id from this stream, not \"\(value)\"")
+            }
+            return id
+        }
+    }
+
     /// The body, which must be a JSON object, or a 400 reply saying why not.
     public func objectBody() throws -> JSON {
         guard let body else { throw HTTPReply.badRequest("the request needs a JSON body") }

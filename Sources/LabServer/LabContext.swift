@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import WireProtocol
 
 /// Where the lab's timestamps come from. Injected so that transcripts see the same times every run.
 public struct LabClock: Sendable {
@@ -24,9 +25,9 @@ public struct LabClock: Sendable {
         }
     }
 
-    /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T23:51:02.123Z`.
+    /// See ``Timestamp``.
     public func timestamp() -> String {
-        now().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        Timestamp.format(now())
     }
 }
 

@@ -1,3 +1,4 @@
+import Comparison
 /// The REPL's commands: their names, usage and help text. Execution lives in ``Session``.
 struct CommandHelp: Sendable {
     let name: String
@@ -37,6 +38,16 @@ struct CommandHelp: Sendable {
                 "--fill 70000 sends a text message of that many bytes, to see the 16- and 64-bit length forms.",
                 "NAME: MESSAGE sends on the client NAME without switching to it.",
                 "--compare also does the same exchange over the endpoint's HTTP twin and measures both (echo and per-client).",
+              ]),
+        .init(name: "compare", usage: ComparisonRequest.usage,
+              summary: "run the same work over WebSocket, SSE, short and long polling (or request/response) and measure each",
+              details: [
+                "echo, predict: N exchanges over a WebSocket and as HTTP requests on one kept-alive connection.",
+                "chat, notifications: another client posts (an admin ships orders) while the measured client receives over each transport in turn.",
+                "dashboard: the metrics pushed every second, or polled; job: a training job's progress.",
+                "Every number comes from the taps and the clock; (≈ …) beside one is what a simple model predicts.",
+                "--duration (default 10s) is how long each push run lasts; --interval (default 1s) is the short-polling interval.",
+                "--json prints the results for a program; --url runs against another wirelab. Ctrl-C stops the run and keeps what was measured.",
               ]),
         .init(name: "ping", usage: "ping [TEXT]",
               summary: "send a ping frame; the server must answer with a pong carrying the same bytes",
@@ -162,14 +173,6 @@ func splitWords(_ text: String) throws -> [String] {
     if escaping { throw UsageError("a \\ at the end of the line escapes nothing") }
     if inWord { words.append(current) }
     return words
-}
-
-/// `500ms`, `2s`, `1.5s`, or a plain number of seconds.
-func parseDuration(_ text: String) -> Duration? {
-    if text.hasSuffix("ms"), let value = Double(text.dropLast(2)), value >= 0 { return .milliseconds(value) }
-    if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 { return .milliseconds(value * 1000) }
-    if let value = Double(text), value >= 0 { return .milliseconds(value * 1000) }
-    return nil
 }
 
 /// `01ff`, `01 ff`, `0x01 0xff`: pairs of hex digits.

@@ -11,6 +11,14 @@ import Darwin
 public protocol Console: Sendable {
     /// Writes whole lines; `text` ends with a newline.
     func write(_ text: String)
+    /// Shows (or, with nil, removes) a one-line status while a command runs, such as a progress
+    /// line; it is redrawn in place and never becomes part of the output.
+    func status(_ text: String?)
+}
+
+extension Console {
+    /// Pipes and transcripts keep only lasting output.
+    public func status(_ text: String?) {}
 }
 
 extension Console {

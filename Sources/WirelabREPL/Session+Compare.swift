@@ -1,6 +1,40 @@
+import Comparison
 import LabServer
 import WireClient
 import WireProtocol
+
+/// `compare SCENARIO`: the same work over every transport that fits, one after another, in one
+/// table.
+extension Session {
+    func compare(_ words: [String]) async throws {
+        let request: ComparisonRequest
+        do {
+            request = try ComparisonRequest(parsing: words)
+        } catch {
+            throw UsageError(error.description, usage: ComparisonRequest.usage)
+        }
+        guard let target = request.target ?? labAddress.map({ ComparisonTarget(host: $0.host, port: $0.port) }) else {
+            throw UsageError("this REPL runs no lab (--no-lab): give another wirelab with --url http://HOST:PORT", usage: ComparisonRequest.usage)
+        }
+        let console = self.console
+        let showsProgress = interactive
+        let progress: @Sendable (String) -> Void = { line in
+            if showsProgress { console.status(line + " · Ctrl-C stops") }
+        }
+        let runner = ComparisonRunner(
+            scenario: request.scenario, options: request.options, target: target, randomness: randomness, progress: progress
+        )
+        let report = await runner.run()
+        console.status(nil)
+        if request.json {
+            console.line(report.json.text)
+        } else {
+            var lines = report.table(width: settings.columns)
+            lines[0] = style.bold(lines[0])
+            console.lines(lines)
+        }
+    }
+}
 
 /// `send --compare`: one message over the WebSocket and the same work over the endpoint's HTTP
 /// twin, measured from both taps and shown side by side.

@@ -1,3 +1,4 @@
+import Comparison
 import Foundation
 import LabServer
 import NIOWebSocket
@@ -96,6 +97,7 @@ actor Session {
         case "login": try await login(try splitWords(rest))
         case "logout": logout()
         case "predict": try await predict(try splitWords(rest))
+        case "compare": try await compare(try splitWords(rest))
         case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false

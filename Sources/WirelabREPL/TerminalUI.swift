@@ -13,6 +13,7 @@ import NIOConcurrencyHelpers
 final class TerminalUI: Console, Sendable {
     private enum Message {
         case text(String)
+        case status(String?)
         case commandFinished
     }
 
@@ -47,6 +48,10 @@ final class TerminalUI: Console, Sendable {
 
     func write(_ text: String) {
         post(.text(text))
+    }
+
+    func status(_ text: String?) {
+        post(.status(text))
     }
 
     /// Called when a command has finished: the prompt comes back.
@@ -86,6 +91,8 @@ final class TerminalUI: Console, Sendable {
         if let historyPath { read_history(historyPath) }
         var busy = false
         var shownPrompt = ""
+        /// The progress line under the output while a command runs, if any.
+        var statusLine: String?
         func install() {
             shownPrompt = prompt()
             rl_callback_handler_install(shownPrompt) { line in
@@ -118,8 +125,18 @@ final class TerminalUI: Console, Sendable {
                 for message in queue.withLockedValue({ queue in defer { queue = [] }; return queue }) {
                     switch message {
                     case .text(let text):
-                        busy ? print(text) : printAbovePrompt(text, promptWidth: shownPrompt.count)
+                        if busy {
+                            print((statusLine == nil ? "" : "\r\u{1B}[K") + text + (statusLine.map(fitted) ?? ""))
+                        } else {
+                            printAbovePrompt(text, promptWidth: shownPrompt.count)
+                        }
+                    case .status(let text):
+                        guard busy else { break }
+                        print("\r\u{1B}[K" + (text.map(fitted) ?? ""))
+                        statusLine = text
                     case .commandFinished:
+                        if statusLine != nil { print("\r\u{1B}[K") }
+                        statusLine = nil
                         busy = false
                         // Reinstalling also puts libedit back in raw mode; after each line it
                         // drops to cooked mode and arrow keys would echo as ^[[A.
@@ -163,6 +180,17 @@ final class TerminalUI: Console, Sendable {
         }
     }
 
+    /// A status line cut to the terminal's width, so that it never wraps (a wrapped line could not
+    /// be redrawn in place).
+    private func fitted(_ text: String) -> String {
+        String(text.prefix(max(10, terminalColumns - 1)))
+    }
+
+    private var terminalColumns: Int {
+        var size = winsize()
+        return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+    }
+
     private func print(_ text: String) {
         fputs(text, stdout)
         fflush(stdout)
@@ -171,9 +199,7 @@ final class TerminalUI: Console, Sendable {
     /// Moves to the prompt's first row, clears it and everything below, prints, and lets
     /// libedit draw the prompt and the typed text again.
     private func printAbovePrompt(_ text: String, promptWidth: Int) {
-        var size = winsize()
-        let columns = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-        let rowsUp = (promptWidth + Int(rl_point)) / columns
+        let rowsUp = (promptWidth + Int(rl_point)) / terminalColumns
         var out = rowsUp > 0 ? "\u{1B}[\(rowsUp)A" : ""
         out += "\r\u{1B}[J" + text
         print(out)

@@ -47,6 +47,12 @@ extension Endpoint {
                     let (since, wait) = try exchange.pollParameters()
                     return HTTPReply(await manager.topic.poll(since: since, wait: wait))
                 },
+                // The same log as Server-Sent Events (SSE down, POST up: how SignalR and Engine.IO
+                // pair them): from now on, or after `Last-Event-ID`.
+                HTTPRoute(.get, "/http/chat/events") { exchange in
+                    let topic = manager.topic
+                    return await topic.eventStream(for: "chat stream", after: try exchange.lastEventID() ?? topic.lastID, lab: lab)
+                },
             ]
         )
     }

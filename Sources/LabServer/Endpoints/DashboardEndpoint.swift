@@ -30,7 +30,21 @@ extension Endpoint {
             ],
             httpRoutes: [
                 // The same snapshot, for polling.
-                HTTPRoute(.get, "/http/dashboard") { _ in HTTPReply(lab.dashboardSnapshot()) }
+                HTTPRoute(.get, "/http/dashboard") { _ in HTTPReply(lab.dashboardSnapshot()) },
+                // The same pushes as Server-Sent Events, numbered so a learner can count them.
+                HTTPRoute(.get, "/http/dashboard/events") { _ in
+                    let (events, continuation) = AsyncStream<String>.makeStream()
+                    let pusher = Task {
+                        var number = 1
+                        while !Task.isCancelled {
+                            continuation.yield(SSEEvent(id: String(number), data: lab.dashboardSnapshot().text).wireText)
+                            number += 1
+                            try await Task.sleep(for: lab.limits.dashboardInterval)
+                        }
+                    }
+                    continuation.onTermination = { _ in pusher.cancel() }
+                    return HTTPReply(eventStream: events, continuation: continuation)
+                },
             ]
         )
     }

@@ -20,33 +20,35 @@ extension Endpoint {
             httpRoutes: [
                 HTTPRoute(.get, "/events") { exchange in
                     let user = try await lab.requireUser(exchange)
-                    let lastEventID = try exchange.headers["last-event-id"].map { value -> Int in
-                        guard let id = Int(value.trimmingCharacters(in: " ")), id >= 0 else {
-                            throw HTTPReply.badRequest("Last-Event-ID must be an event id from this stream, not \"\(value)\"")
-                        }
-                        return id
-                    }
-                    let stream = EventStreamReceiver(name: user.name)
-                    stream.write("retry: \(lab.limits.sseRetry)\n\n")
-                    let topic = lab.notifications.topic(for: user.name)
-                    for entry in topic.add(stream, catchingUpAfter: lastEventID) {
-                        await stream.deliver(entry, mode: lab.broadcastMode)
-                    }
-                    let interval = lab.limits.heartbeatInterval
-                    let heartbeat = Task {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: interval)
-                            stream.write(SSEEvent.comment("heartbeat"))
-                        }
-                    }
-                    stream.whenGone {
-                        heartbeat.cancel()
-                        topic.remove(stream)
-                    }
-                    return stream.reply
+                    // Without Last-Event-ID: whatever the user has not had yet.
+                    return await lab.notifications.topic(for: user.name).eventStream(for: user.name, after: try exchange.lastEventID(), lab: lab)
                 }
             ]
         )
+    }
+}
+
+extension Topic {
+    /// Follows this topic as Server-Sent Events: `retry:` once, the entries after `after` (nil:
+    /// those no receiver has had yet), then each new one with its id, and a `: heartbeat` comment
+    /// every ``LabLimits/heartbeatInterval`` so that proxies and dead connections are noticed.
+    func eventStream(for name: String, after: Int?, lab: LabContext) async -> HTTPReply {
+        let stream = EventStreamReceiver(name: name)
+        stream.write("retry: \(lab.limits.sseRetry)\n\n")
+        for entry in add(stream, catchingUpAfter: after) {
+            await stream.deliver(entry, mode: lab.broadcastMode)
+        }
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: lab.limits.heartbeatInterval)
+                stream.write(SSEEvent.comment("heartbeat"))
+            }
+        }
+        stream.whenGone {
+            heartbeat.cancel()
+            self.remove(stream)
+        }
+        return stream.reply
     }
 }
 

@@ -12,8 +12,8 @@ import WireProtocol
 /// - `GET /jobs/{id}?since=N[&wait=S]`: the status, the latest progress, and the entries after
 ///   position N (held up to S seconds when there are none yet).
 ///
-/// Entries: `{"type":"progress","job_id","epoch","epochs","loss","train_accuracy","test_accuracy"}`
-/// per epoch, then `{"type":"done","job_id","test_accuracy","epochs","loss","train_accuracy"}`.
+/// Entries: `{"type":"progress","job_id","epoch","epochs","loss","train_accuracy","test_accuracy","timestamp"}`
+/// per epoch, then `{"type":"done","job_id","test_accuracy","epochs","loss","train_accuracy","timestamp"}`.
 /// A job's entry list is the single source of truth for all three. A job trains a model of its
 /// own and throws it away: `/ws/predict` keeps serving the model trained at start-up.
 final class TrainingJobs: Sendable {
@@ -75,27 +75,29 @@ final class TrainingJobs: Sendable {
                 if training.epoch > 0 { try? await Task.sleep(for: Self.pauseBetweenEpochs) }
                 let epoch = training.step()
                 report = epoch
-                self.append(Self.progress(epoch, job: id), to: id, last: false)
+                self.append(Self.progress(epoch, job: id, at: self.lab.clock.timestamp()), to: id, last: false)
             }
-            if let report { self.append(Self.done(report, job: id), to: id, last: true) }
+            if let report { self.append(Self.done(report, job: id, at: self.lab.clock.timestamp()), to: id, last: true) }
         }
         lab.logger.info("predict: training job started", metadata: ["job": "\(id)", "epochs": "\(options.epochs)"])
         return id
     }
 
-    static func progress(_ report: EpochReport, job: Int) -> JSON {
+    /// `timestamp` says when the server logged the entry, so a follower can time its delivery.
+    static func progress(_ report: EpochReport, job: Int, at timestamp: String) -> JSON {
         .object([
             ("type", "progress"), ("job_id", .number(Double(job))), ("epoch", .number(Double(report.epoch))),
             ("epochs", .number(Double(report.epochs))), ("loss", .number(report.loss)),
             ("train_accuracy", .number(report.trainingAccuracy)), ("test_accuracy", .number(report.heldOutAccuracy)),
+            ("timestamp", .string(timestamp)),
         ])
     }
 
-    static func done(_ report: EpochReport, job: Int) -> JSON {
+    static func done(_ report: EpochReport, job: Int, at timestamp: String) -> JSON {
         .object([
             ("type", "done"), ("job_id", .number(Double(job))), ("test_accuracy", .number(report.heldOutAccuracy)),
             ("epochs", .number(Double(report.epochs))), ("loss", .number(report.loss)),
-            ("train_accuracy", .number(report.trainingAccuracy)),
+            ("train_accuracy", .number(report.trainingAccuracy)), ("timestamp", .string(timestamp)),
         ])
     }
 

@@ -1,0 +1,208 @@
+import Foundation
+import WireProtocol
+
+extension ComparisonReport {
+    /// The options in words, for the table's title.
+    public var headline: String {
+        let count = options.count(for: scenario)
+        let seconds = formatSeconds(options.duration)
+        let arrivals = (options.randomArrivals ?? (scenario == .notifications)) ? "at random times (seed \(options.seed))" : "evenly spread"
+        let work: String = switch scenario {
+        case .echo: "\(count) echo exchanges"
+        case .predict: "\(count) predictions"
+        case .chat: "\(count) chat messages from another client over \(seconds), \(arrivals)"
+        case .notifications: "\(count) orders shipped over \(seconds), \(arrivals)"
+        case .dashboard: "metrics for \(seconds)"
+        case .job: "a training job of \(count) epochs"
+        }
+        let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(formatSeconds(options.interval))" : ""
+        return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)"
+    }
+
+    /// The table, transports side by side when `width` allows, one after another otherwise.
+    public func table(width: Int = 100) -> [String] {
+        let rows = self.rows
+        let labelWidth = 19
+        let columnWidth = max(16, (rows.flatMap { $0.cells }.map(\.count).max() ?? 0) + 2)
+        var lines = [headline]
+        if labelWidth + columnWidth * results.count <= width {
+            lines.append("".padding(labelWidth) + results.map { $0.transport.title.padding(columnWidth) }.joined().trimmingTrailingSpaces)
+            for row in rows {
+                lines.append((row.label.padding(labelWidth) + row.cells.map { $0.padding(columnWidth) }.joined()).trimmingTrailingSpaces)
+            }
+        } else {
+            for (index, result) in results.enumerated() {
+                lines.append(result.transport.title)
+                for row in rows where !row.cells[index].isEmpty {
+                    lines.append("  " + row.label.padding(labelWidth) + row.cells[index])
+                }
+            }
+        }
+        return lines + notes
+    }
+
+    struct Row {
+        var label: String
+        var cells: [String]
+    }
+
+    /// Every row: one cell per transport, with the model's value beside the measured one.
+    var rows: [Row] {
+        let expectations = results.map { Expectation.model(scenario, $0.transport, options: options, measured: $0.measured) }
+        func row(_ label: String, _ cell: (TransportResult, Expectation) -> String) -> Row {
+            Row(label: label, cells: zip(results, expectations).map(cell))
+        }
+        func withModel(_ measured: String, _ model: String?) -> String {
+            model.map { "\(measured) (≈ \($0))" } ?? measured
+        }
+        func delay(_ p: Double, model: KeyPath<Expectation, Duration?>?) -> (TransportResult, Expectation) -> String {
+            { result, expectation in
+                guard let value = result.deliveries.delays.percentile(p) else { return "–" }
+                return withModel(formatDelay(value), model.flatMap { expectation[keyPath: $0] }.map(formatDelay))
+            }
+        }
+        return [
+            row("TCP connections") { result, _ in String(result.measured.connections) },
+            row("HTTP requests") { result, expectation in withModel(String(result.measured.requests), expectation.requests.map(String.init)) },
+            row("bytes up") { result, _ in String(result.measured.ledger.up.total) },
+            row("  overhead") { result, _ in String(result.measured.overhead(.up)) },
+            row("  payload") { result, _ in String(result.measured.payload(.up)) },
+            row("bytes down") { result, _ in String(result.measured.ledger.down.total) },
+            row("  overhead") { result, _ in String(result.measured.overhead(.down)) },
+            row("  payload") { result, _ in String(result.measured.payload(.down)) },
+            row("overhead share") { result, _ in
+                let total = result.measured.ledger.total
+                let overhead = result.measured.overhead(.up) + result.measured.overhead(.down)
+                return total > 0 ? String(format: "%.0f%%", 100 * Double(overhead) / Double(total)) : "–"
+            },
+            row("bytes per message") { result, _ in
+                result.deliveries.delivered > 0 ? String(result.measured.ledger.total / result.deliveries.delivered) : "–"
+            },
+            row("empty responses") { result, expectation in
+                [.shortPolling, .longPolling].contains(result.transport)
+                    ? withModel(String(result.deliveries.emptyResponses), expectation.emptyResponses.map(String.init)) : "–"
+            },
+            row(scenario.measuresRoundTrips ? "round trip p50" : "delay p50", delay(50, model: \.delayMedian)),
+            row(scenario.measuresRoundTrips ? "round trip p95" : "delay p95", delay(95, model: nil)),
+            row(scenario.measuresRoundTrips ? "round trip max" : "delay max", delay(100, model: \.delayMax)),
+            row(scenario == .dashboard ? "updates received" : "delivered / sent") { result, _ in
+                scenario == .dashboard ? String(result.deliveries.delivered) : "\(result.deliveries.delivered)/\(result.deliveries.sent)"
+            },
+        ]
+    }
+
+    /// What the numbers are, and anything that went wrong.
+    var notes: [String] {
+        var notes = [
+            "overhead: HTTP heads, chunk framing, WebSocket frame headers, SSE field names and line endings; payload: bodies, frame payloads, SSE data values",
+            (scenario.measuresRoundTrips ? "round trip: " : "delay: ") + scenario.delayOrigin.replacingOccurrences(of: "round trip: ", with: "")
+                + "; (≈ …) is what a simple model predicts",
+        ]
+        for result in results where result.transport == .webSocket {
+            let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
+            let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
+            notes.append(
+                "WebSocket frame headers: \(measured) B measured; model 2 B × \(result.measured.ledger.down.frames) server frames + 6 B × \(result.measured.ledger.up.frames) masked client frames = \(model) B"
+                    + (measured == model ? "" : " (longer payloads need 2 or 8 more length bytes)")
+            )
+        }
+        if let helpers = results.first?.helpers, helpers.connections > 0 {
+            let each = results.map { "\($0.helpers.requests) requests, \($0.helpers.ledger.total) B" }
+            let same = Set(each).count == 1
+            notes.append(
+                "not in the table: the helpers' own connections (\(helperRole)): " + (same ? each[0] + " per run" : each.joined(separator: " · "))
+            )
+        }
+        for result in results {
+            if result.deliveries.repeated > 0 { notes.append("\(result.transport.title): \(result.deliveries.repeated) messages arrived twice") }
+            if result.deliveries.delivered < result.deliveries.sent {
+                notes.append("\(result.transport.title): \(result.deliveries.sent - result.deliveries.delivered) of \(result.deliveries.sent) messages never arrived")
+            }
+            if let failure = result.failure { notes.append("\(result.transport.title) stopped early: \(failure)") }
+        }
+        if interrupted { notes.append("interrupted: the transports not shown did not run") }
+        return notes
+    }
+
+    private var helperRole: String {
+        switch scenario {
+        case .chat: "the sender's POSTs and a GET for the last id"
+        case .notifications: "logins, creating and shipping orders"
+        case .job: "POST /jobs/train"
+        case .echo, .predict, .dashboard: "none"
+        }
+    }
+
+    // MARK: JSON
+
+    /// Machine-readable results: every measured number, and the model's where it has one.
+    public var json: JSON {
+        let expectations = results.map { Expectation.model(scenario, $0.transport, options: options, measured: $0.measured) }
+        func milliseconds(_ duration: Duration?) -> JSON {
+            duration.map { .number(($0.milliseconds * 1000).rounded() / 1000) } ?? .null
+        }
+        func counts(_ counts: Meter.Counts) -> JSON {
+            func side(_ direction: Direction) -> JSON {
+                .object([
+                    ("total", .number(Double(counts.ledger[direction].total))), ("overhead", .number(Double(counts.overhead(direction)))),
+                    ("payload", .number(Double(counts.payload(direction)))),
+                ])
+            }
+            return .object([
+                ("tcp_connections", .number(Double(counts.connections))), ("http_requests", .number(Double(counts.requests))),
+                ("bytes_up", side(.up)), ("bytes_down", side(.down)),
+            ])
+        }
+        let transports: [JSON] = zip(results, expectations).map { result, expectation in
+            let delays = result.deliveries.delays
+            var members: [(String, JSON)] = [("transport", .string(result.transport.rawValue))]
+            if case .object(let measured) = counts(result.measured) { members += measured }
+            members += [
+                ("empty_responses", .number(Double(result.deliveries.emptyResponses))),
+                ("delay_ms", .object([("p50", milliseconds(delays.percentile(50))), ("p95", milliseconds(delays.percentile(95))), ("max", milliseconds(delays.last))])),
+                ("delivered", .number(Double(result.deliveries.delivered))), ("sent", .number(Double(result.deliveries.sent))),
+                ("repeated", .number(Double(result.deliveries.repeated))),
+                ("elapsed_ms", milliseconds(result.elapsed)),
+                ("expected", .object([
+                    ("http_requests", expectation.requests.map { .number(Double($0)) } ?? .null),
+                    ("empty_responses", expectation.emptyResponses.map { .number(Double($0)) } ?? .null),
+                    ("delay_ms_p50", milliseconds(expectation.delayMedian)), ("delay_ms_max", milliseconds(expectation.delayMax)),
+                    ("frame_header_bytes", expectation.frameHeaders.map { .number(Double($0)) } ?? .null),
+                ])),
+                ("helpers", counts(result.helpers)),
+                ("failure", result.failure.map { .string($0) } ?? .null),
+            ]
+            return .object(members)
+        }
+        return .object([
+            ("scenario", .string(scenario.rawValue)), ("target", .string(target.description)),
+            ("duration_s", .number(options.duration.milliseconds / 1000)), ("interval_s", .number(options.interval.milliseconds / 1000)),
+            ("count", .number(Double(options.count(for: scenario)))), ("delay_measured", .string(scenario.delayOrigin)),
+            ("interrupted", .bool(interrupted)), ("results", .array(transports)),
+        ])
+    }
+}
+
+func formatSeconds(_ duration: Duration) -> String {
+    let seconds = duration.milliseconds / 1000
+    return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%g s", seconds)
+}
+
+/// Milliseconds with the precision that matters: 0.42 ms on loopback, 480 ms for a poll.
+func formatDelay(_ duration: Duration) -> String {
+    let ms = duration.milliseconds
+    if ms == 0 { return "0" }
+    if ms < 10 { return String(format: "%.2f ms", ms) }
+    if ms < 100 { return String(format: "%.1f ms", ms) }
+    return String(format: "%.0f ms", ms)
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+
+    var trimmingTrailingSpaces: String {
+        String(reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import NIOConcurrencyHelpers
+import WireClient
+import WireProtocol
+
+/// Opens the connections of one transport's run and counts everything they move, from their taps.
+///
+/// Two kinds of connection: the *measured* client's (what the table is about) and the *helpers'*
+/// (the second client that posts chat messages, the admin who ships orders): the same for every
+/// transport, so they are counted apart and shown once, never mixed into the comparison.
+public final class Meter: Sendable {
+    public enum Role: Sendable { case measured, helper }
+
+    /// What one side's connections moved.
+    public struct Counts: Sendable, Equatable {
+        public var ledger = ByteLedger()
+        /// Body bytes of event streams that are SSE syntax rather than data: field names, colons,
+        /// `id:` and `retry:` lines, comments, line endings. Part of ``ledger``'s HTTP bodies.
+        public var sseFraming = 0
+        public var connections = 0
+        public var requests = 0
+        public var closed = 0
+
+        /// Protocol overhead one way: heads, chunk framing, frame headers, SSE syntax.
+        public func overhead(_ direction: Direction) -> Int {
+            ledger[direction].overhead + (direction == .down ? sseFraming : 0)
+        }
+
+        /// What carried the application's data one way.
+        public func payload(_ direction: Direction) -> Int {
+            ledger[direction].payload - (direction == .down ? sseFraming : 0)
+        }
+    }
+
+    public let target: ComparisonTarget
+    private let randomness: Randomness
+    private let counts = NIOLockedValueBox([Role.measured: Counts(), .helper: Counts()])
+    private let closers = NIOLockedValueBox<[@Sendable () async -> Void]>([])
+
+    public init(target: ComparisonTarget, randomness: Randomness) {
+        self.target = target
+        self.randomness = randomness
+    }
+
+    public subscript(role: Role) -> Counts {
+        counts.withLockedValue { $0[role]! }
+    }
+
+    /// A WebSocket client; throws if the upgrade is refused.
+    public func webSocket(_ path: String, role: Role = .measured) async throws -> WebSocketClient {
+        let outcome = try await WebSocketClient.connect(
+            to: WebSocketTarget(host: target.host, port: target.port, path: path),
+            requestKey: randomness.requestKey(), randomness: randomness, tap: sink(for: role, eventStream: false)
+        )
+        switch outcome {
+        case .open(let client):
+            closers.withLockedValue { $0.append { try? await client.close(code: 1000); await client.waitUntilClosed() } }
+            return client
+        case .refused(let status, let reason):
+            throw ComparisonError("the upgrade to \(path) was refused: \(status) \(reason)")
+        }
+    }
+
+    /// A kept-alive HTTP connection. `eventStream` marks one whose responses are SSE streams.
+    public func http(role: Role = .measured, eventStream: Bool = false) async throws -> HTTPConnection {
+        let connection = try await HTTPConnection.connect(host: target.host, port: target.port, tap: sink(for: role, eventStream: eventStream))
+        closers.withLockedValue { $0.append { await connection.close() } }
+        return connection
+    }
+
+    /// Closes every connection this meter opened and waits (up to `limit`) until each is closed,
+    /// so that the closing bytes are counted too.
+    public func closeAll(within limit: Duration = .seconds(2)) async {
+        let closers = closers.withLockedValue { closers in defer { closers = [] }; return closers }
+        await withTaskGroup(of: Void.self) { group in
+            for close in closers { group.addTask { await close() } }
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let open = counts.withLockedValue { $0.values.reduce(0) { $0 + $1.connections - $1.closed } }
+            if open == 0 { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Each connection has its own dissector (and SSE parser): they read one byte stream each.
+    private func sink(for role: Role, eventStream: Bool) -> TapSink {
+        struct Reader {
+            var dissector = WireDissector()
+            var sse = SSEParser()
+        }
+        counts.withLockedValue { $0[role]!.connections += 1 }
+        let reader = NIOLockedValueBox(Reader())
+        let counts = self.counts
+        return { event in
+            guard case .bytes(let direction, let bytes) = event else {
+                counts.withLockedValue { $0[role]!.closed += 1 }
+                return
+            }
+            reader.withLockedValue { reader in
+                let events = reader.dissector.feed(direction, bytes)
+                var sseFraming = 0
+                for case .httpBody(.down, let body) in events where eventStream {
+                    sseFraming += body.count - Self.dataBytes(in: reader.sse.feed(body))
+                }
+                counts.withLockedValue { counts in
+                    for event in events {
+                        counts[role]!.ledger.record(event)
+                        if case .httpHead(.up, _) = event { counts[role]!.requests += 1 }
+                    }
+                    counts[role]!.sseFraming += sseFraming
+                }
+            }
+        }
+    }
+
+    /// The bytes of the `data` values among `items`: what an event stream carries for the page.
+    static func dataBytes(in items: [SSEParser.Item]) -> Int {
+        items.reduce(0) { sum, item in
+            guard case .line(_, _, .field(.data(let value))) = item else { return sum }
+            return sum + value.utf8.count
+        }
+    }
+}
+
+/// Where the comparison runs: the in-process lab, or another wirelab (`--url`).
+public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `http://HOST:PORT`, `ws://HOST:PORT` or `HOST:PORT`; a path is not allowed (the scenarios
+    /// know their paths).
+    public init(url: String) throws(ComparisonError) {
+        var rest = Substring(url)
+        for scheme in ["http://", "ws://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
+        if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("TLS is not supported: use http:// or ws://") }
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/") else { throw ComparisonError("--url takes a server, not a path: http://HOST:PORT") }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw ComparisonError("--url must look like http://127.0.0.1:8000, not \(url)")
+        }
+        self.init(host: String(parts[0]), port: port)
+    }
+
+    public var description: String { "http://\(host):\(port)" }
+}
+
+public struct ComparisonError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
