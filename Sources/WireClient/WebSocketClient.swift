@@ -112,7 +112,10 @@ public final class WebSocketClient: Sendable {
     }
 
     /// Starts the closing handshake: a close frame with `code` and `reason`, or an empty one.
+    /// Once a close frame has gone out (ours, or our answer to the server's), nothing more may
+    /// follow (RFC 6455 §5.5.1), so a second call does nothing.
     public func close(code: UInt16?, reason: String = "") async throws {
+        guard !state.hasSentClose else { return }
         var payload: [UInt8] = []
         if let code { payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8) }
         try await send(.connectionClose, payload: payload)

@@ -32,10 +32,17 @@ final class WireTap: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // NIO writes a frame's header and payload as separate buffers: the sink sees both, in order.
-        if case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
-            sink(.bytes(.up, Array(buffer.readableBytesView)))
+        guard case .byteBuffer(let buffer) = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
         }
-        context.write(data, promise: promise)
+        // Reported once the socket has taken them: a write to a connection that has just closed
+        // fails, and bytes that never left must not be counted.
+        let bytes = Array(buffer.readableBytesView)
+        let written = promise ?? context.eventLoop.makePromise()
+        let sink = self.sink
+        written.futureResult.whenSuccess { sink(.bytes(.up, bytes)) }
+        context.write(data, promise: written)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

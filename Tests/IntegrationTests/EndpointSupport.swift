@@ -56,7 +56,7 @@ extension JSON {
 /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-30T00:24:44.944Z`.
 func isISOTimestamp(_ value: JSON?) -> Bool {
     guard let text = value?.stringValue else { return false }
-    return text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil
+    return text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z/) != nil
 }
 
 // MARK: - A JSON-speaking WebSocket client

@@ -1,0 +1,103 @@
+import Comparison
+import Foundation
+import Testing
+import WireClient
+import WireProtocol
+
+@Suite("compare: measured numbers")
+struct ComparisonTests {
+    /// Short runs: the numbers, not the durations, are under test.
+    static func quickOptions() -> ComparisonOptions {
+        var options = ComparisonOptions()
+        options.duration = .seconds(2)
+        options.interval = .milliseconds(500)
+        options.count = 3
+        return options
+    }
+
+    @Test("every byte the comparison reports is a byte an independent proxy saw", arguments: [Scenario.chat, .echo, .notifications, .job])
+    func bytesMatchAnIndependentProxy(scenario: Scenario) async throws {
+        let (lab, labPort) = try await startLab()
+        defer { Task { await lab.stop() } }
+        let proxy = try ChildProcess(try Paths.python(), ["\(Paths.peers)/byte_counting_proxy.py", String(labPort)])
+        #expect(await proxy.waitFor("listening "))
+        let proxyPort = try #require(proxy.stdout.split(separator: "\n").first.flatMap { Int($0.dropFirst("listening ".count)) })
+
+        let report = await ComparisonRunner(
+            scenario: scenario, options: Self.quickOptions(), target: ComparisonTarget(host: "127.0.0.1", port: proxyPort),
+            randomness: Randomness(.seeded(1))
+        ).run()
+
+        #expect(report.results.map(\.transport) == scenario.transports)
+        for result in report.results {
+            #expect(result.failure == nil, "\(result.transport.title): \(result.failure ?? "")")
+            #expect(result.deliveries.delivered == result.deliveries.sent, "\(result.transport.title) lost messages")
+            #expect(result.deliveries.sent == (scenario == .job ? 4 : 3))
+        }
+        // The proxy reports each connection once both of its directions have ended.
+        let connections = report.results.reduce(0) { $0 + $1.measured.connections + $1.helpers.connections }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var closed: [(up: Int, down: Int)] = []
+        repeat {
+            closed = proxy.stdout.split(separator: "\n").compactMap { line -> (Int, Int)? in
+                guard let match = line.wholeMatch(of: /closed up=(\d+) down=(\d+)/) else { return nil }
+                return (Int(match.1)!, Int(match.2)!)
+            }
+            if closed.count >= connections { break }
+            try await Task.sleep(for: .milliseconds(20))
+        } while ContinuousClock.now < deadline
+        proxy.signal(SIGKILL)
+        _ = await proxy.waitForExit()
+
+        #expect(closed.count == connections)
+        let reportedUp = report.results.reduce(0) { $0 + $1.measured.ledger.up.total + $1.helpers.ledger.up.total }
+        let reportedDown = report.results.reduce(0) { $0 + $1.measured.ledger.down.total + $1.helpers.ledger.down.total }
+        #expect(closed.reduce(0) { $0 + $1.up } == reportedUp)
+        #expect(closed.reduce(0) { $0 + $1.down } == reportedDown)
+        // Nothing the dissector could not place: every byte is overhead or payload.
+        for result in report.results {
+            #expect(result.measured.ledger.up.other == 0 && result.measured.ledger.down.other == 0)
+        }
+    }
+
+    @Test("short polling waits for the next poll; pushes do not")
+    func shortPollingDelayFollowsTheInterval() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        var options = Self.quickOptions()
+        options.count = 4
+        let report = await ComparisonRunner(
+            scenario: .chat, options: options, target: ComparisonTarget(host: "127.0.0.1", port: port), randomness: Randomness(.seeded(1))
+        ).run()
+        let byTransport = Dictionary(uniqueKeysWithValues: report.results.map { ($0.transport, $0) })
+        // Messages at 0.25, 0.75, 1.25 and 1.75 s of a 2 s run, polls every 0.5 s from 0: each
+        // message waits a quarter of a second for the next poll, and the first poll finds nothing.
+        let polled = try #require(byTransport[.shortPolling])
+        #expect(polled.measured.requests == 5)  // at 0, 0.5, 1, 1.5 and 2 s
+        #expect(polled.deliveries.emptyResponses == 1)
+        for delay in polled.deliveries.delays {
+            #expect(delay > .milliseconds(200) && delay < .milliseconds(400))
+        }
+        for transport in [Transport.webSocket, .eventStream, .longPolling] {
+            let result = try #require(byTransport[transport])
+            #expect(try #require(result.deliveries.delays.last) < .milliseconds(100), "\(transport.title) should deliver at once")
+            #expect(result.deliveries.emptyResponses == 0)
+        }
+        #expect(try #require(byTransport[.webSocket]).measured.requests == 1)
+        #expect(try #require(byTransport[.longPolling]).measured.requests == 5)  // one per message, one held at the end
+    }
+
+    @Test("a switched-off endpoint is reported, not hidden")
+    func aSwitchedOffEndpointIsReported() async throws {
+        let (lab, port) = try await startLab(only: ["echo"])
+        defer { Task { await lab.stop() } }
+        let report = await ComparisonRunner(
+            scenario: .chat, options: Self.quickOptions(), target: ComparisonTarget(host: "127.0.0.1", port: port), randomness: Randomness(.seeded(1))
+        ).run()
+        #expect(report.results.count == 4)
+        for result in report.results {
+            #expect(result.failure?.contains("503") == true, "\(result.transport.title): \(result.failure ?? "no failure")")
+        }
+        #expect(report.table().contains { $0.contains("stopped early") })
+    }
+}
