@@ -22,8 +22,9 @@ extension ComparisonReport {
     /// The table, transports side by side when `width` allows, one after another otherwise.
     public func table(width: Int = 100) -> [String] {
         let rows = self.rows
+        // Fixed widths, so that a delay that takes a digit more does not move every column.
         let labelWidth = 19
-        let columnWidth = max(16, (rows.flatMap { $0.cells }.map(\.count).max() ?? 0) + 2)
+        let columnWidth = 15
         var lines = [headline]
         if labelWidth + columnWidth * results.count <= width {
             lines.append("".padding(labelWidth) + results.map { $0.transport.title.padding(columnWidth) }.joined().trimmingTrailingSpaces)
@@ -38,7 +39,7 @@ extension ComparisonReport {
                 }
             }
         }
-        return lines + notes
+        return lines + notes.flatMap { wrap($0, width: width) }
     }
 
     struct Row {
@@ -55,12 +56,15 @@ extension ComparisonReport {
         func withModel(_ measured: String, _ model: String?) -> String {
             model.map { "\(measured) (≈ \($0))" } ?? measured
         }
-        func delay(_ p: Double, model: KeyPath<Expectation, Duration?>?) -> (TransportResult, Expectation) -> String {
-            { result, expectation in
-                guard let value = result.deliveries.delays.percentile(p) else { return "–" }
-                return withModel(formatDelay(value), model.flatMap { expectation[keyPath: $0] }.map(formatDelay))
-            }
+        func delay(_ p: Double) -> (TransportResult, Expectation) -> String {
+            { result, _ in result.deliveries.delays.percentile(p).map(formatDelay) ?? "–" }
         }
+        /// The model's delay, on a row of its own under the measured one.
+        func model(_ value: KeyPath<Expectation, Duration?>) -> [Row] {
+            let cells = expectations.map { $0[keyPath: value].map { "≈ " + formatDelay($0) } ?? "" }
+            return cells.allSatisfy(\.isEmpty) ? [] : [Row(label: "  model", cells: cells)]
+        }
+        let delayName = scenario.measuresRoundTrips ? "round trip" : "delay"
         return [
             row("TCP connections") { result, _ in String(result.measured.connections) },
             row("HTTP requests") { result, expectation in withModel(String(result.measured.requests), expectation.requests.map(String.init)) },
@@ -82,9 +86,10 @@ extension ComparisonReport {
                 [.shortPolling, .longPolling].contains(result.transport)
                     ? withModel(String(result.deliveries.emptyResponses), expectation.emptyResponses.map(String.init)) : "–"
             },
-            row(scenario.measuresRoundTrips ? "round trip p50" : "delay p50", delay(50, model: \.delayMedian)),
-            row(scenario.measuresRoundTrips ? "round trip p95" : "delay p95", delay(95, model: nil)),
-            row(scenario.measuresRoundTrips ? "round trip max" : "delay max", delay(100, model: \.delayMax)),
+        ] + [row("\(delayName) p50", delay(50))] + model(\.delayMedian) + [
+            row("\(delayName) p95", delay(95)),
+            row("\(delayName) max", delay(100)),
+        ] + model(\.delayMax) + [
             row(scenario == .dashboard ? "updates received" : "delivered / sent") { result, _ in
                 scenario == .dashboard ? String(result.deliveries.delivered) : "\(result.deliveries.delivered)/\(result.deliveries.sent)"
             },
@@ -94,24 +99,25 @@ extension ComparisonReport {
     /// What the numbers are, and anything that went wrong.
     var notes: [String] {
         var notes = [
-            "overhead: HTTP heads, chunk framing, WebSocket frame headers, SSE field names and line endings; payload: bodies, frame payloads, SSE data values",
-            (scenario.measuresRoundTrips ? "round trip: " : "delay: ") + scenario.delayOrigin.replacingOccurrences(of: "round trip: ", with: "")
-                + "; (≈ …) is what a simple model predicts",
+            "overhead = HTTP heads, chunk framing, WebSocket frame headers, SSE field names and line ends; payload = bodies, frame payloads, SSE data values",
+            "\(scenario.measuresRoundTrips ? "round trip" : "delay") = \(scenario.delayOrigin.replacingOccurrences(of: "round trip: ", with: ""))",
+            "(≈ …) and model: what a simple model predicts. "
+                + (scenario.measuresRoundTrips
+                    ? "Each exchange is one request and one response, on one kept-alive connection."
+                    : "A push arrives at once (≈ 0: what is measured is the server's own work and loopback); a short poll leaves an event waiting for the next tick; a long poll answers at once, then is asked again."),
         ]
         for result in results where result.transport == .webSocket {
             let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
             let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
             notes.append(
-                "WebSocket frame headers: \(measured) B measured; model 2 B × \(result.measured.ledger.down.frames) server frames + 6 B × \(result.measured.ledger.up.frames) masked client frames = \(model) B"
-                    + (measured == model ? "" : " (longer payloads need 2 or 8 more length bytes)")
+                "WebSocket frame headers: \(measured) B measured; model: 2 B × \(result.measured.ledger.down.frames) server frames + 6 B × \(result.measured.ledger.up.frames) masked client frames = \(model) B"
+                    + (measured == model ? "" : " (a payload of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
             )
         }
         if let helpers = results.first?.helpers, helpers.connections > 0 {
             let each = results.map { "\($0.helpers.requests) requests, \($0.helpers.ledger.total) B" }
             let same = Set(each).count == 1
-            notes.append(
-                "not in the table: the helpers' own connections (\(helperRole)): " + (same ? each[0] + " per run" : each.joined(separator: " · "))
-            )
+            notes.append("not in the table, the helpers' connections (\(helperRole)): " + (same ? each[0] + " per run" : each.joined(separator: " · ")))
         }
         for result in results {
             if result.deliveries.repeated > 0 { notes.append("\(result.transport.title): \(result.deliveries.repeated) messages arrived twice") }
@@ -181,6 +187,22 @@ extension ComparisonReport {
             ("interrupted", .bool(interrupted)), ("results", .array(transports)),
         ])
     }
+}
+
+/// Wraps a note at spaces to `width`, later lines indented by two.
+func wrap(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var line = ""
+    for word in text.split(separator: " ") {
+        if !line.isEmpty, line.count + 1 + word.count > width {
+            lines.append(line)
+            line = "  " + word
+        } else {
+            line += (line.isEmpty ? "" : " ") + word
+        }
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
 }
 
 func formatSeconds(_ duration: Duration) -> String {

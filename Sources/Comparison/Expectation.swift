@@ -30,7 +30,11 @@ public struct Expectation: Sendable, Equatable {
             expectation.requests = count
         case .longPolling:
             // Each event ends the poll that was waiting for it, and one more is waiting at the end.
-            if scenario == .chat || scenario == .notifications { expectation.requests = count + 1 }
+            if scenario == .chat || scenario == .notifications {
+                expectation.requests = count + 1
+                // Empty only if nothing happens for a whole wait (30 s by default).
+                expectation.emptyResponses = 0
+            }
             (expectation.delayMedian, expectation.delayMax) = (oneTrip, oneTrip)
         case .shortPolling:
             let interval = options.interval.milliseconds

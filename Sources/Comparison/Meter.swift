@@ -21,6 +21,8 @@ public final class Meter: Sendable {
         public var requests = 0
         public var closed = 0
 
+        public init() {}
+
         /// Protocol overhead one way: heads, chunk framing, frame headers, SSE syntax.
         public func overhead(_ direction: Direction) -> Int {
             ledger[direction].overhead + (direction == .down ? sseFraming : 0)

@@ -18,7 +18,7 @@ public enum Transport: String, Sendable, CaseIterable, Codable {
         case .eventStream: "SSE"
         case .shortPolling: "short polling"
         case .longPolling: "long polling"
-        case .requestResponse: "HTTP request/response"
+        case .requestResponse: "request/response"
         }
     }
 }
