@@ -49,6 +49,10 @@ extension ComparisonReport {
 
     /// Every row: one cell per transport, with the model's value beside the measured one.
     var rows: [Row] {
+        allRows.filter { row in !row.cells.allSatisfy { $0 == "–" } }
+    }
+
+    private var allRows: [Row] {
         let expectations = results.map { Expectation.model(scenario, $0.transport, options: options, measured: $0.measured) }
         func row(_ label: String, _ cell: (TransportResult, Expectation) -> String) -> Row {
             Row(label: label, cells: zip(results, expectations).map(cell))

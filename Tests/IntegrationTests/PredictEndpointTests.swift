@@ -316,11 +316,12 @@ import WireProtocol
         #expect(webSocketEntries.count == epochs + 1)
         #expect(webSocketEntries.dropLast().map { $0["epoch"]?.intValue } == (1...epochs).map { $0 })
         for entry in webSocketEntries.dropLast() {
-            #expect(entry.keys == ["type", "job_id", "epoch", "epochs", "loss", "train_accuracy", "test_accuracy"], "\(entry.text)")
+            #expect(entry.keys == ["type", "job_id", "epoch", "epochs", "loss", "train_accuracy", "test_accuracy", "timestamp"], "\(entry.text)")
+            #expect(isISOTimestamp(entry["timestamp"]))
             #expect(entry["type"] == "progress" && entry["job_id"]?.intValue == id && entry["epochs"]?.intValue == epochs)
         }
         let done = try #require(webSocketEntries.last)
-        #expect(done.keys == ["type", "job_id", "test_accuracy", "epochs", "loss", "train_accuracy"], "\(done.text)")
+        #expect(done.keys == ["type", "job_id", "test_accuracy", "epochs", "loss", "train_accuracy", "timestamp"], "\(done.text)")
         #expect(done["test_accuracy"] == webSocketEntries[epochs - 1]["test_accuracy"])
         #expect(closeCode == 1000)
 
