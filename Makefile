@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test system-deps python-peers build-release build-tests transcripts overwrite-transcripts clean
+.PHONY: run test system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -14,6 +14,13 @@ run: system-deps build-release
 test: system-deps python-peers build-release build-tests
 	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	.build/debug/wirelab replay transcripts/*.md
+	$(MAKE) --no-print-directory verify-capture
+
+# `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
+verify-capture: build-release
+	@scripts/ensure-system-deps.sh tshark
+	scripts/verify-with-tshark.sh chat --duration 3s --count 3
+	scripts/verify-with-tshark.sh notifications --duration 3s --count 3
 
 system-deps:
 	@scripts/ensure-system-deps.sh

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages wirelab builds against, or says exactly how to.
+# Installs Debian packages wirelab needs, or says exactly how to: by default what it builds
+# against; `make test` also asks for tshark (the packet-capture check).
 set -euo pipefail
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(libedit-dev pkg-config curl)
 needed=()
-for package in libedit-dev pkg-config curl; do
+for package in "${wanted[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || needed+=("$package")
 done
 [ ${#needed[@]} -eq 0 ] && exit 0

@@ -57,10 +57,14 @@ struct LabHTTP: RouterMiddleware {
             let exchange = HTTPExchange(
                 parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers
             )
-            let reply = try await route.handle(exchange)
-            if case .eventStream(_, let continuation) = reply.body,
-                let watch = try? await channel.pipeline.handler(type: PeerWatch.self).get()
-            {
+            let watch = try? await channel.pipeline.handler(type: PeerWatch.self).get()
+            // A client that leaves while its request is held (a long poll) frees the handler at
+            // once, rather than when the wait runs out.
+            let handling = Task { try await route.handle(exchange) }
+            let leaving = watch?.whenPeerGone { handling.cancel() }
+            let reply = try await withTaskCancellationHandler { try await handling.value } onCancel: { handling.cancel() }
+            watch?.forget(leaving)
+            if case .eventStream(_, let continuation) = reply.body, let watch {
                 // The client leaving ends the stream at once, not at the next heartbeat.
                 watch.whenPeerGone { continuation.finish() }
             }

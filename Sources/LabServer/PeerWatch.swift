@@ -9,25 +9,42 @@ import NIOCore
 final class PeerWatch: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
 
-    private let state = NIOLockedValueBox<(gone: Bool, actions: [@Sendable () -> Void])>((false, []))
+    private struct State {
+        var gone = false
+        var nextID = 0
+        var actions: [Int: @Sendable () -> Void] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     /// Runs `action` once the peer is gone (at once if it already is).
-    func whenPeerGone(_ action: @escaping @Sendable () -> Void) {
-        let now = state.withLockedValue { state -> Bool in
-            if state.gone { return true }
-            state.actions.append(action)
-            return false
+    /// - Returns: an id for ``forget(_:)``, when the action is no longer wanted.
+    @discardableResult
+    func whenPeerGone(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let id = state.withLockedValue { state -> Int? in
+            if state.gone { return nil }
+            defer { state.nextID += 1 }
+            state.actions[state.nextID] = action
+            return state.nextID
         }
-        if now { action() }
+        if id == nil { action() }
+        return id
+    }
+
+    /// Drops an action registered with ``whenPeerGone(_:)``: a kept-alive connection serves many
+    /// requests, and each one's action must not outlive it.
+    func forget(_ id: Int?) {
+        guard let id else { return }
+        state.withLockedValue { _ = $0.actions.removeValue(forKey: id) }
     }
 
     private func peerGone() {
         let actions = state.withLockedValue { state in
             defer {
                 state.gone = true
-                state.actions = []
+                state.actions = [:]
             }
-            return state.actions
+            return state.actions.values
         }
         actions.forEach { $0() }
     }

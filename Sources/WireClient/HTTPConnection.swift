@@ -82,8 +82,23 @@ public final class HTTPConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    public func close() async {
-        try? await channel.close()
+    /// Closes gracefully: first our sending side only, so the server sees that no request will
+    /// follow, finishes what it was sending (an event stream's last chunk) and closes its side.
+    /// Every byte it put on the wire is then read, and counted, before the connection is gone. A
+    /// server that keeps sending is cut off after `grace`.
+    public func close(grace: Duration = .seconds(1)) async {
+        let channel = self.channel
+        do {
+            try await channel.close(mode: .output)
+        } catch {
+            try? await channel.close()
+            return
+        }
+        let cutOff = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.components.seconds) * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000)) {
+            channel.close(promise: nil)
+        }
+        try? await channel.closeFuture.get()
+        cutOff.cancel()
     }
 
     public func waitUntilClosed() async {

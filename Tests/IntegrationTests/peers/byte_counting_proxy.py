@@ -37,12 +37,10 @@ async def handle(client_reader, client_writer, target_port):
         return
     up = asyncio.ensure_future(pump(client_reader, server_writer, counts, "up"))
     down = asyncio.ensure_future(pump(server_reader, client_writer, counts, "down"))
-    done, _ = await asyncio.wait([up, down], return_when=asyncio.FIRST_COMPLETED)
-    if down in done:
-        # The server has finished; the client may still answer (a close frame's reply).
-        await asyncio.wait([up], timeout=0.5)
-    # The client has gone: whatever the server still sends (the end of an event stream it is
-    # only now told about) never reaches it, so it is not counted.
+    # When one side has finished, the other gets a moment to finish too: a server answering a
+    # close frame, or ending an event stream when the client half-closes. Then both are cut.
+    await asyncio.wait([up, down], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([up, down], timeout=2)
     for task in (up, down):
         task.cancel()
     await asyncio.gather(up, down, return_exceptions=True)
