@@ -59,9 +59,12 @@ struct LabHTTP: RouterMiddleware {
             )
             let watch = try? await channel.pipeline.handler(type: PeerWatch.self).get()
             // A client that leaves while its request is held (a long poll) frees the handler at
-            // once, rather than when the wait runs out.
+            // once, rather than when the wait runs out, and gets no answer: nobody would read it.
             let handling = Task { try await route.handle(exchange) }
-            let leaving = watch?.whenPeerGone { handling.cancel() }
+            let leaving = watch?.whenPeerGone {
+                handling.cancel()
+                channel.close(promise: nil)
+            }
             let reply = try await withTaskCancellationHandler { try await handling.value } onCancel: { handling.cancel() }
             watch?.forget(leaving)
             if case .eventStream(_, let continuation) = reply.body, let watch {

@@ -75,12 +75,13 @@ struct ComparisonTests {
         let polled = try #require(byTransport[.shortPolling])
         #expect(polled.measured.requests == 5)  // at 0, 0.5, 1, 1.5 and 2 s
         #expect(polled.deliveries.emptyResponses == 1)
-        for delay in polled.deliveries.delays {
-            #expect(delay > .milliseconds(200) && delay < .milliseconds(400))
-        }
+        #expect(polled.deliveries.delivered == 4)
+        // Timing is the machine's: compare the transports with each other, not with a clock.
+        let pollWait = try #require(polled.deliveries.delays.percentile(50))
         for transport in [Transport.webSocket, .eventStream, .longPolling] {
             let result = try #require(byTransport[transport])
-            #expect(try #require(result.deliveries.delays.last) < .milliseconds(100), "\(transport.title) should deliver at once")
+            #expect(result.deliveries.delivered == 4)
+            #expect(try #require(result.deliveries.delays.percentile(50)) < pollWait, "\(transport.title) should deliver sooner than a poll")
             #expect(result.deliveries.emptyResponses == 0)
         }
         #expect(try #require(byTransport[.webSocket]).measured.requests == 1)
