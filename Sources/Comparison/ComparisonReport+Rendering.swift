@@ -6,7 +6,7 @@ extension ComparisonReport {
     public var headline: String {
         let count = options.count(for: scenario)
         let seconds = formatSeconds(options.duration)
-        let arrivals = (options.randomArrivals ?? (scenario == .notifications)) ? "at random times (seed \(options.seed))" : "evenly spread"
+        let arrivals = options.randomArrivals ? "at random times (seed \(options.seed))" : "evenly spread"
         let work: String = switch scenario {
         case .echo: "\(count) echo exchanges"
         case .predict: "\(count) predictions"

@@ -61,9 +61,9 @@ public struct ComparisonOptions: Sendable, Equatable {
     public var count: Int?
     /// How long a long poll may be held.
     public var longPollWait: Duration = .seconds(30)
-    /// When events happen: evenly spread, or at random times (seeded). Nil: the scenario's default
-    /// (random for notifications, steady otherwise).
-    public var randomArrivals: Bool?
+    /// When events happen: at seeded random times (the default: then short-poll waits spread
+    /// from 0 to a whole interval), or evenly spread (`--steady`).
+    public var randomArrivals = true
     public var seed: UInt64 = 1
 
     public init() {}
@@ -84,7 +84,7 @@ public struct ComparisonOptions: Sendable, Equatable {
     public func arrivals(for scenario: Scenario) -> [Duration] {
         let count = self.count(for: scenario)
         let seconds = duration.milliseconds / 1000
-        guard randomArrivals ?? (scenario == .notifications) else {
+        guard randomArrivals else {
             return (0..<count).map { .seconds((Double($0) + 0.5) * seconds / Double(count)) }
         }
         var generator = SeededGenerator(seed: seed)

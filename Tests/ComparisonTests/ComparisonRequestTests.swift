@@ -54,7 +54,9 @@ struct ComparisonRequestTests {
         var options = ComparisonOptions()
         options.duration = .seconds(2)
         options.count = 4
+        options.randomArrivals = false
         #expect(options.arrivals(for: .chat) == [.milliseconds(250), .milliseconds(750), .milliseconds(1250), .milliseconds(1750)])
+        options.randomArrivals = true
         let random = options.arrivals(for: .notifications)
         #expect(random == options.arrivals(for: .notifications))
         #expect(random == random.sorted())

@@ -11,6 +11,7 @@ struct ExpectationTests {
         options.duration = .seconds(10)
         options.interval = .seconds(1)
         options.count = 10
+        options.randomArrivals = false
         let model = Expectation.model(.chat, .shortPolling, options: options, measured: Meter.Counts())
         // Messages at 0.5, 1.5, … 9.5 s; polls at 0, 1, … 10 s.
         #expect(model.requests == 11)
@@ -25,6 +26,7 @@ struct ExpectationTests {
         options.duration = .seconds(10)
         options.interval = .seconds(5)
         options.count = 10
+        options.randomArrivals = false
         let model = Expectation.model(.chat, .shortPolling, options: options, measured: Meter.Counts())
         #expect(model.requests == 3)  // at 0, 5 and 10 s
         #expect(model.emptyResponses == 1)

@@ -66,6 +66,7 @@ struct ComparisonTests {
         defer { Task { await lab.stop() } }
         var options = Self.quickOptions()
         options.count = 4
+        options.randomArrivals = false
         let report = await ComparisonRunner(
             scenario: .chat, options: options, target: ComparisonTarget(host: "127.0.0.1", port: port), randomness: Randomness(.seeded(1))
         ).run()
@@ -85,6 +86,14 @@ struct ComparisonTests {
             #expect(result.deliveries.emptyResponses == 0)
         }
         #expect(try #require(byTransport[.webSocket]).measured.requests == 1)
+        // --json carries the same numbers, for a program to read.
+        let json = try JSON(parsing: report.json.text)
+        guard case .array(let results)? = json["results"] else { Issue.record("no results in \(json.text)"); return }
+        #expect(results.map { $0["transport"]?.stringValue } == ["websocket", "sse", "short_polling", "long_polling"])
+        #expect(results[2]["http_requests"]?.numberValue == 5)
+        #expect(results[2]["expected"]?["http_requests"]?.numberValue == 5)
+        #expect(results[2]["bytes_up"]?["total"]?.numberValue == Double(polled.measured.ledger.up.total))
+        #expect(results[2]["delivered"]?.numberValue == 4)
         #expect(try #require(byTransport[.longPolling]).measured.requests == 5)  // one per message, one held at the end
     }
 
