@@ -41,40 +41,56 @@ extension Session {
 extension Session {
     func sendComparing(_ message: String, on connection: ClientConnection) async throws {
         let webSocket = try requireOpen(connection)
-        guard let twin = httpTwin(of: connection, message: message) else {
+        guard let twin = httpTwin(of: connection) else {
             throw UsageError(
-                "send --compare needs an endpoint whose HTTP twin answers in one request: echo (/ws/echo) or per-client (/ws/{client_id})"
+                "send --compare needs an endpoint with an HTTP twin: echo (/ws/echo), per-client (/ws/{client_id}), chat (/ws/chat/{client_id}) or a room (/ws/room/{room_id}/{client_id})"
             )
         }
         if message.hasPrefix("{") || message.hasPrefix("[") { try checkJSON(message, resend: "send --raw \(message)") }
 
-        // Over the WebSocket: one frame each way.
+        // Over the WebSocket: one frame up, and the answer (or, in a chat, our own message coming back).
         let wsBefore = connection.ledger
         let framesBefore = connection.framesDown
         try await webSocket.send(.text, payload: Array(message.utf8))
         await connection.wait(upTo: .seconds(5)) { $0.framesDown > framesBefore || $0.isClosed }
         let ws = (up: connection.ledger.up - wsBefore.up, down: connection.ledger.down - wsBefore.down, time: connection.lastRoundTrip)
 
-        // Over HTTP: one request and its response, on the kept-alive http client.
-        _ = try await exchange(method: twin.method, path: twin.path, body: message, token: nil)
+        // Over HTTP, on the kept-alive http client: the same request, and for a conversation the
+        // poll that reads the message back (HTTP cannot push it).
+        let httpBefore = client(named: "http")?.ledger ?? ByteLedger()
+        let posted = try await exchange(method: "POST", path: twin.post, body: message, token: nil)
+        var httpTime = client(named: "http")?.lastRoundTrip
+        var label = "POST \(twin.post)"
+        if let poll = twin.poll {
+            guard let id = (try? JSON(parsing: String(decoding: posted.body, as: UTF8.self)))?["id"]?.numberValue else {
+                throw UsageError("POST \(twin.post) answered \(posted.status) without a message id: nothing to poll for")
+            }
+            _ = try await exchange(method: "GET", path: "\(poll)?since=\(Int(id) - 1)", body: nil, token: nil)
+            label += " + GET \(poll)"
+            // Two round trips, one after the other.
+            if let first = httpTime, let second = client(named: "http")?.lastRoundTrip { httpTime = first + second } else { httpTime = nil }
+        }
         guard let httpClient = client(named: "http") else { return }
         await settle()
         let after = httpClient.ledger
-        let http = (up: after.up - twin.before.up, down: after.down - twin.before.down, time: httpClient.lastRoundTrip)
+        let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
-        console.lines(compareTable(
-            ws: ws, http: http, wsName: connection.name, httpLabel: "\(twin.method) \(twin.path)"
-        ))
+        console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
     }
 
-    private func httpTwin(of connection: ClientConnection, message: String) -> (method: String, path: String, before: ByteLedger)? {
+    /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a
+    /// conversation where to poll for it. Nil for endpoints without a one-message twin.
+    private func httpTwin(of connection: ClientConnection) -> (post: String, poll: String?)? {
         guard let lab, let labAddress, connection.target.host == labAddress.host, connection.target.port == labAddress.port,
             case .route(let endpoint, _, let parameters) = lab.registry.resolveWebSocket(path: connection.target.path)
         else { return nil }
-        let before = client(named: "http")?.ledger ?? ByteLedger()
         switch endpoint.name {
-        case "echo": return ("POST", "/http/echo", before)
-        case "client": return ("POST", "/http/\(parameters["client_id"] ?? "")", before)
+        case "echo": return ("/http/echo", nil)
+        case "client": return ("/http/\(parameters["client_id"] ?? "")", nil)
+        case "chat": return ("/http/chat/\(parameters["client_id"] ?? "")", "/http/chat")
+        case "room":
+            let room = parameters["room_id"] ?? ""
+            return ("/http/room/\(room)/\(parameters["client_id"] ?? "")", "/http/room/\(room)")
         default: return nil
         }
     }
@@ -82,23 +98,26 @@ extension Session {
     private func compareTable(
         ws: (up: ByteLedger.Tally, down: ByteLedger.Tally, time: Duration?),
         http: (up: ByteLedger.Tally, down: ByteLedger.Tally, time: Duration?),
-        wsName: String, httpLabel: String
+        wsName: String, httpLabel: String, requests: Int
     ) -> [String] {
         func bytes(_ value: Int) -> String { "\(value) B" }
         let wsTotal = ws.up.total + ws.down.total
         let httpTotal = http.up.total + http.down.total
         let rows: [(String, String, String)] = [
-            ("request overhead", bytes(ws.up.overhead) + " frame header", bytes(http.up.overhead) + " request head"),
-            ("request payload", bytes(ws.up.payload), bytes(http.up.payload) + " body"),
-            ("response overhead", bytes(ws.down.overhead) + " frame header", bytes(http.down.overhead) + " response head"),
-            ("response payload", bytes(ws.down.payload), bytes(http.down.payload) + " body"),
+            ("request overhead", bytes(ws.up.overhead) + " frame header", bytes(http.up.overhead) + (requests > 1 ? " request heads" : " request head")),
+            ("request payload", bytes(ws.up.payload), bytes(http.up.payload) + (requests > 1 ? " bodies" : " body")),
+            ("response overhead", bytes(ws.down.overhead) + " frame header", bytes(http.down.overhead) + (requests > 1 ? " response heads" : " response head")),
+            ("response payload", bytes(ws.down.payload), bytes(http.down.payload) + (requests > 1 ? " bodies" : " body")),
             ("total on the wire", bytes(wsTotal), bytes(httpTotal)),
             ("overhead share", percent(ws.up.overhead + ws.down.overhead, of: wsTotal), percent(http.up.overhead + http.down.overhead, of: httpTotal)),
             ("round trip (tap)", ws.time.map(milliseconds) ?? "?", http.time.map(milliseconds) ?? "?"),
         ]
         let ratio = wsTotal > 0 ? Double(httpTotal) / Double(wsTotal) : 0
-        let summary = "HTTP moved \(String(format: "%.1f", ratio))× the bytes of the WebSocket for the same message"
+        var summary = "HTTP moved \(String(format: "%.1f", ratio))× the bytes of the WebSocket for the same message"
             + " (the WebSocket's handshake was paid once, when it opened)"
+        if requests > 1 {
+            summary += "; HTTP needed \(requests) requests: one to post, one to read the message back, as every other member must poll for it"
+        }
         let left = "WebSocket (\(wsName))"
         let right = "HTTP (\(httpLabel))"
         if settings.columns >= 76 {
