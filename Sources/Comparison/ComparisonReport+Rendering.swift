@@ -114,7 +114,7 @@ extension ComparisonReport {
             let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
             let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
             notes.append(
-                "WebSocket frame headers: \(measured) B measured; model: 2 B × \(result.measured.ledger.down.frames) server frames + 6 B × \(result.measured.ledger.up.frames) masked client frames = \(model) B"
+                "WebSocket frame headers: \(measured) B measured; model: 2 B × \(frames(result.measured.ledger.down.frames, "server")) + 6 B × \(frames(result.measured.ledger.up.frames, "masked client")) = \(model) B"
                     + (measured == model ? "" : " (a payload of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
             )
         }
@@ -132,6 +132,10 @@ extension ComparisonReport {
         }
         if interrupted { notes.append("interrupted: the transports not shown did not run") }
         return notes
+    }
+
+    private func frames(_ count: Int, _ kind: String) -> String {
+        "\(count) \(kind) frame\(count == 1 ? "" : "s")"
     }
 
     private var helperRole: String {

@@ -37,7 +37,7 @@ struct CommandHelp: Sendable {
                 "--binary 01ff sends the bytes 0x01 0xff in a binary frame.",
                 "--fill 70000 sends a text message of that many bytes, to see the 16- and 64-bit length forms.",
                 "NAME: MESSAGE sends on the client NAME without switching to it.",
-                "--compare also does the same exchange over the endpoint's HTTP twin and measures both (echo and per-client).",
+                "--compare also does the same exchange over the endpoint's HTTP twin and measures both (echo, per-client; in a chat or room: the POST and the poll that reads it back).",
               ]),
         .init(name: "compare", usage: ComparisonRequest.usage,
               summary: "run the same work over WebSocket, SSE, short and long polling (or request/response) and measure each",
