@@ -50,10 +50,12 @@ public final class Meter: Sendable {
 
     /// A WebSocket client; throws if the upgrade is refused.
     public func webSocket(_ path: String, role: Role = .measured) async throws -> WebSocketClient {
-        let outcome = try await WebSocketClient.connect(
-            to: WebSocketTarget(host: target.host, port: target.port, path: path),
-            requestKey: randomness.requestKey(), randomness: randomness, tap: sink(for: role, eventStream: false)
-        )
+        let outcome = try await target.connecting {
+            try await WebSocketClient.connect(
+                to: WebSocketTarget(host: target.host, port: target.port, path: path),
+                requestKey: randomness.requestKey(), randomness: randomness, tap: sink(for: role, eventStream: false)
+            )
+        }
         switch outcome {
         case .open(let client):
             closers.withLockedValue { $0.append { try? await client.close(code: 1000); await client.waitUntilClosed() } }
@@ -65,7 +67,9 @@ public final class Meter: Sendable {
 
     /// A kept-alive HTTP connection. `eventStream` marks one whose responses are SSE streams.
     public func http(role: Role = .measured, eventStream: Bool = false) async throws -> HTTPConnection {
-        let connection = try await HTTPConnection.connect(host: target.host, port: target.port, tap: sink(for: role, eventStream: eventStream))
+        let connection = try await target.connecting {
+            try await HTTPConnection.connect(host: target.host, port: target.port, tap: sink(for: role, eventStream: eventStream))
+        }
         closers.withLockedValue { $0.append { await connection.close() } }
         return connection
     }
@@ -141,6 +145,7 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
         var rest = Substring(url)
         for scheme in ["http://", "ws://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
         if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("TLS is not supported: use http:// or ws://") }
+        if rest.contains("://") { throw ComparisonError("--url takes http://HOST:PORT (or ws://), not \(url)") }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard !rest.contains("/") else { throw ComparisonError("--url takes a server, not a path: http://HOST:PORT") }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
@@ -151,6 +156,26 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "http://\(host):\(port)" }
+
+    /// Runs `connect`, turning a failure to reach the server into one plain sentence.
+    func connecting<T>(_ connect: () async throws -> T) async throws -> T {
+        do {
+            return try await connect()
+        } catch let error as ComparisonError {
+            throw error
+        } catch {
+            let text = "\(error)"
+            let reason = text.contains("refused") ? "connection refused" : text.contains("timed out") || text.contains("Timeout") ? "no answer" : text
+            throw ComparisonError("cannot reach \(self): \(reason)")
+        }
+    }
+
+    /// Whether a TCP connection to the server can be made at all: checked once before a
+    /// comparison, so that an unreachable server is one clear error, not a table of zeros.
+    public func checkReachable() async throws {
+        let connection = try await connecting { try await HTTPConnection.connect(host: host, port: port, tap: { _ in }) }
+        await connection.close(grace: .milliseconds(100))
+    }
 }
 
 public struct ComparisonError: Error, CustomStringConvertible {

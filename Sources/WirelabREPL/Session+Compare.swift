@@ -24,6 +24,11 @@ extension Session {
         let runner = ComparisonRunner(
             scenario: request.scenario, options: request.options, target: target, randomness: randomness, progress: progress
         )
+        do {
+            try await target.checkReachable()
+        } catch {
+            throw UsageError("\(error)")
+        }
         let report = await runner.run()
         console.status(nil)
         if request.json {

@@ -53,6 +53,12 @@ struct Compare: AsyncParsableCommand {
                 if showsProgress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8)) }
             }
         )
+        do {
+            try await target.checkReachable()
+        } catch {
+            await lab?.stop()
+            throw failure("\(error)")
+        }
         let report = await runner.run()
         if showsProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         print(request.json ? report.json.text : report.table().joined(separator: "\n"))

@@ -24,7 +24,9 @@ import Testing
             "open /ws/echo --key", "close abc", "view loud", "use nobody", "help nothing", "wait forever",
             "\u{1}\u{7f}", "\"unclosed", String(repeating: "x", count: 20000), "open ws://127.0.0.1:1/ws/echo",
             "open /ws/echo", "send --binary 0g", "send --fill -1", "ping " + String(repeating: "p", count: 200),
-            "close 1000 " + String(repeating: "r", count: 200), "enable nothing", "help",
+            "close 1000 " + String(repeating: "r", count: 200), "enable nothing",
+            "compare", "compare chatter", "compare chat --duration soon", "compare echo --url http://127.0.0.1:1",
+            "compare echo --url ftp://x", "send --compare {\"text\":\"hi\"}", "help",
         ]
         repl.send(lines.joined(separator: "\n") + "\nquit\n")
         let status = await repl.waitForExit()
@@ -39,7 +41,13 @@ import Testing
         #expect(output.contains("c1 open"))
         #expect(output.contains("close the current client") == false)
         #expect(output.contains("usage: view quiet|frames|bytes"))
-        #expect(output.components(separatedBy: "error:").count - 1 >= 18)
+        #expect(output.contains("compare needs a scenario"))
+        #expect(output.contains("no scenario 'chatter'"))
+        #expect(output.contains("not 'soon'"))
+        #expect(output.contains("cannot reach http://127.0.0.1:1: connection refused"))
+        #expect(output.contains("--url takes http://HOST:PORT (or ws://), not ftp://x"))
+        #expect(output.contains("send --compare needs an endpoint with an HTTP twin") == false)  // echo has one
+        #expect(output.components(separatedBy: "error:").count - 1 >= 23)
         #expect(repl.stderr.isEmpty, "stderr: \(repl.stderr)")
     }
 
