@@ -103,6 +103,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WireClientTests",
+            dependencies: ["WireClient"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ComparisonTests",
             dependencies: ["Comparison", "WireProtocol"],
             swiftSettings: swiftSettings

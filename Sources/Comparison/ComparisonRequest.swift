@@ -1,3 +1,5 @@
+import WireProtocol
+
 /// A `compare` command line, read the same way in the REPL and by `wirelab compare`.
 public struct ComparisonRequest: Sendable, Equatable {
     public var scenario: Scenario
@@ -55,12 +57,4 @@ public struct ComparisonRequest: Sendable, Equatable {
             }
         }
     }
-}
-
-/// `500ms`, `2s`, `1.5s`, or a plain number of seconds.
-public func parseDuration(_ text: String) -> Duration? {
-    if text.hasSuffix("ms"), let value = Double(text.dropLast(2)), value >= 0 { return .milliseconds(value) }
-    if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 { return .milliseconds(value * 1000) }
-    if let value = Double(text), value >= 0 { return .milliseconds(value * 1000) }
-    return nil
 }

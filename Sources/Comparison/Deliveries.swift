@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import WireProtocol
 
 /// What was sent and what arrived, by key (a chat message's text, an order id, an epoch), with
 /// the time of each: the source of the delivery delays and of "delivered vs sent".
@@ -88,18 +89,6 @@ public final class Deliveries: Sendable {
                 emptyResponses: state.emptyResponses, delays: delays.sorted()
             )
         }
-    }
-}
-
-extension Duration {
-    static func seconds(_ interval: TimeInterval) -> Duration {
-        .nanoseconds(Int64((interval * 1e9).rounded()))
-    }
-
-    /// This duration in (fractional) milliseconds.
-    public var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 }
 

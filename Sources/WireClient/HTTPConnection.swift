@@ -94,7 +94,7 @@ public final class HTTPConnection: Sendable {
             try? await channel.close()
             return
         }
-        let cutOff = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.components.seconds) * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000)) {
+        let cutOff = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(grace.seconds * 1e9))) {
             channel.close(promise: nil)
         }
         try? await channel.closeFuture.get()

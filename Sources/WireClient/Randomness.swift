@@ -15,6 +15,11 @@ public final class Randomness: Sendable {
         generator.withLockedValue { generator in Handshake.makeKey(using: &generator) }
     }
 
+    /// A number in 0..<1 (for a reconnection delay's jitter).
+    public func unit() -> Double {
+        generator.withLockedValue { generator in Double.random(in: 0..<1, using: &generator) }
+    }
+
     public func maskingKey() -> WebSocketMaskingKey {
         generator.withLockedValue { generator in
             WebSocketMaskingKey.random(using: &generator)

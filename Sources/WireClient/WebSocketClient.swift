@@ -111,6 +111,17 @@ public final class WebSocketClient: Sendable {
         try await channel.writeAndFlush(frame)
     }
 
+    /// Sends several text messages, one frame each, in one flush: they leave together, before
+    /// any answer to the first can be read (a reconnected client emptying its queue).
+    public func sendTexts(_ messages: [String]) async throws {
+        guard !messages.isEmpty else { return }
+        for message in messages.dropLast() {
+            channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: randomness.maskingKey(), data: ByteBuffer(string: message)), promise: nil)
+        }
+        let last = WebSocketFrame(fin: true, opcode: .text, maskKey: randomness.maskingKey(), data: ByteBuffer(string: messages.last!))
+        try await channel.writeAndFlush(last)
+    }
+
     /// Starts the closing handshake: a close frame with `code` and `reason`, or an empty one.
     /// Once a close frame has gone out (ours, or our answer to the server's), nothing more may
     /// follow (RFC 6455 §5.5.1), so a second call does nothing.

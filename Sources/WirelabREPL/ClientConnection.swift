@@ -41,7 +41,8 @@ final class ClientConnection: Sendable {
     let name: String
     let kind: Kind
     let target: WebSocketTarget
-    let requestKey: String
+    /// The Sec-WebSocket-Key of the latest handshake (each reconnection sends a fresh one).
+    var requestKey: String { state.withLockedValue { $0.requestKey } }
 
     private struct State {
         var dissector = WireDissector()
@@ -67,6 +68,14 @@ final class ClientConnection: Sendable {
         var responsesDown = 0
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
+        var requestKey = ""
+        // Resilience (WebSocket clients): see Session+Resilience.swift.
+        /// Nil: the client does not reconnect.
+        var backoff: Backoff?
+        var queue = OutboundQueue()
+        var heartbeat: Heartbeat?
+        var lastPongAt: ContinuousClock.Instant?
+        var reconnecting: String?
         var lastUpAt: ContinuousClock.Instant?
         var lastDownAt: ContinuousClock.Instant?
     }
@@ -86,7 +95,7 @@ final class ClientConnection: Sendable {
         self.name = name
         self.kind = kind
         self.target = target
-        self.requestKey = requestKey
+        state.withLockedValue { $0.requestKey = requestKey }
         self.hint = hint
         self.emit = emit
         self.style = style
@@ -121,12 +130,55 @@ final class ClientConnection: Sendable {
         set { state.withLockedValue { $0.closedByUser = newValue } }
     }
 
-    /// A new TCP connection for the same client (an SSE reconnection): start dissecting afresh.
-    func beginConnection() {
+    /// A new TCP connection for the same client (a reconnection): start dissecting afresh.
+    func beginConnection(requestKey: String? = nil) {
         state.withLockedValue { state in
+            if let requestKey { state.requestKey = requestKey }
             state.dissector = WireDissector()
             state.sse = nil
             state.tcpClosed = false
+            state.closeFrameUp = nil
+            state.closeFrameDown = nil
+            state.refusal = nil
+            state.handshake = []
+            state.client = nil
+        }
+    }
+
+    var backoff: Backoff? {
+        get { state.withLockedValue { $0.backoff } }
+        set { state.withLockedValue { $0.backoff = newValue } }
+    }
+
+    var heartbeat: Heartbeat? {
+        get { state.withLockedValue { $0.heartbeat } }
+        set { state.withLockedValue { $0.heartbeat = newValue } }
+    }
+
+    var lastPongAt: ContinuousClock.Instant? { state.withLockedValue { $0.lastPongAt } }
+
+    /// "attempt 3/10", "gave up": what the reconnection loop is doing, for `clients`.
+    var reconnecting: String? {
+        get { state.withLockedValue { $0.reconnecting } }
+        set { state.withLockedValue { $0.reconnecting = newValue } }
+    }
+
+    /// Queues a message for the next connection. - Returns: how many wait, or nil if the queue is full.
+    func enqueue(_ message: String) -> Int? {
+        state.withLockedValue { state in state.queue.enqueue(message) ? state.queue.count : nil }
+    }
+
+    func dequeue() -> String? { state.withLockedValue { $0.queue.next() } }
+    func putBack(_ message: String) { state.withLockedValue { $0.queue.putBack(message) } }
+    var queued: [String] { state.withLockedValue { $0.queue.waiting } }
+
+    /// Why the last connection ended, in the terms of the reconnection rule.
+    var connectionEnd: ConnectionEnd {
+        state.withLockedValue { state in
+            if state.closedByUser { return .closedByUser }
+            if let refusal = state.refusal, let status = refusal.status { return .refused(status: UInt(status)) }
+            if let close = state.closeFrameDown { return .closedByServer(close.closeBody?.code.code ?? 1005) }
+            return .dropped
         }
     }
 
@@ -147,12 +199,13 @@ final class ClientConnection: Sendable {
 
     var stateDescription: String {
         state.withLockedValue { state in
-            if state.tcpClosed { return "closed" }
+            if state.tcpClosed { return state.reconnecting ?? "closed" }
             switch kind {
             case .http: return state.http == nil ? "connecting" : "open"
             case .eventStream: return state.responsesDown == 0 ? "connecting" : "streaming"
             case .webSocket: break
             }
+            if let reconnecting = state.reconnecting { return reconnecting }
             if state.closeFrameUp != nil || state.closeFrameDown != nil { return "closing" }
             return state.client == nil ? "connecting" : "open"
         }
@@ -200,7 +253,7 @@ final class ClientConnection: Sendable {
             }
             state.handshake.append(event)
             if head.status == 101 {
-                lines += renderer.render(acceptCheck: AcceptCheck(key: requestKey, received: head.field("Sec-WebSocket-Accept")))
+                lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
                 lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
             } else if direction == .down {
                 state.refusal = head
@@ -223,6 +276,10 @@ final class ClientConnection: Sendable {
             if direction == .down {
                 state.framesDown += 1
                 state.lastFrameDown = (frame, violations)
+                // A heartbeat's answer: a pong frame, or the application's "pong" text.
+                if frame.opcode == .pong || (frame.opcode == .text && ["pong", "\"pong\""].contains(String(decoding: frame.payload, as: UTF8.self))) {
+                    state.lastPongAt = .now
+                }
             }
             if frame.opcode == .close {
                 if direction == .up { state.closeFrameUp = frame } else { state.closeFrameDown = frame }

@@ -7,7 +7,7 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T]",
+        .init(name: "open", usage: "open [sse] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
@@ -15,6 +15,7 @@ struct CommandHelp: Sendable {
                 "--key sets the Sec-WebSocket-Key, e.g. the RFC 6455 sample dGhlIHNhbXBsZSBub25jZQ==.",
                 "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
+                "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; see set reconnect.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
               summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",
@@ -83,9 +84,14 @@ struct CommandHelp: Sendable {
         .init(name: "disable", usage: "disable NAME",
               summary: "switch a lab endpoint off; its connections are closed with 1001",
               details: ["New upgrades to it are refused with 503 until you enable it again."]),
-        .init(name: "set", usage: "set broadcast queued|naive",
-              summary: "choose how the lab broadcasts: a queue per receiver, or the guide's one-by-one loop",
-              details: ["naive shows the guide's flaw: one receiver that does not read stalls everyone."]),
+        .init(name: "set", usage: "set broadcast queued|naive · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D]",
+              summary: "how the lab broadcasts; whether the current client reconnects; its heartbeat",
+              details: [
+                "broadcast naive shows the guide's flaw: one receiver that does not read stalls everyone.",
+                "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",
+                "heartbeat 5s: a ping frame every 5 s (--text: the text ping, answered pong by /ws/notifications); no answer within --timeout (default: the interval, at most 10 s) drops the connection as dead.",
+              ]),
+        .init(name: "queue", usage: "queue", summary: "what the current client has queued while disconnected", details: []),
         .init(name: "wait", usage: "wait DURATION", summary: "pause, e.g. wait 500ms or wait 2s (for scripts)", details: []),
         .init(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", details: []),
         .init(name: "quit", usage: "quit", summary: "close every client and leave (Ctrl-D works too)", details: []),

@@ -140,7 +140,6 @@ extension Session {
     }
 
     private func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return String(format: "%.2f ms", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        String(format: "%.2f ms", duration.milliseconds)
     }
 }

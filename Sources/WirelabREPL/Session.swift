@@ -98,6 +98,7 @@ actor Session {
         case "logout": logout()
         case "predict": try await predict(try splitWords(rest))
         case "compare": try await compare(try splitWords(rest))
+        case "queue": try showQueue()
         case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
@@ -113,7 +114,9 @@ actor Session {
 
     private func open(_ words: [String]) async throws {
         let usage = CommandHelp.named("open")!.usage
-        var words = words[...]
+        // --reconnect may come anywhere: open --reconnect /ws/chat/ann reads naturally.
+        let reconnect = words.contains("--reconnect")
+        var words = words.filter { $0 != "--reconnect" }[...]
         var eventStream = false
         if words.first == "sse" || words.first == "--sse" {
             eventStream = true
@@ -152,6 +155,7 @@ actor Session {
             throw UsageError("\(clientName) is already open; close it or pick another name with `as`")
         }
         if eventStream {
+            if reconnect { console.line(style.dim("(an event stream always reconnects by itself, as EventSource does)")) }
             try await openEventStream(target, name: clientName, numbered: name == nil, token: token)
             return
         }
@@ -180,15 +184,25 @@ actor Session {
             throw UsageError("\(clientName) · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
         // The client's own stream says "open" or "refused", in wire order.
+        if reconnect { connection.backoff = Backoff() }
         switch outcome {
         case .refused:
             await connection.wait(upTo: .seconds(2)) { $0.isClosed }
+            // A client that reconnects keeps trying: it exists, disconnected, from now on.
+            if reconnect {
+                if name == nil { nextNumber += 1 }
+                clients.removeAll { $0.name == clientName }
+                clients.append(connection)
+                current = connection
+                superviseReconnects(connection)
+            }
         case .open(let client):
             if name == nil { nextNumber += 1 }
             connection.client = client
             clients.removeAll { $0.name == clientName }
             clients.append(connection)
             current = connection
+            if reconnect { superviseReconnects(connection) }
             if firstMessageAuth, let token {
                 // The guide's method 2: the token goes in the first message, not in the URL.
                 console.line("\(clientName) · /ws/secure wants the token in the first message, within 5 s: sending it now")
@@ -221,6 +235,13 @@ actor Session {
             let message = text.hasPrefix("--compare") ? String(text.dropFirst("--compare".count).drop { $0 == " " }) : text
             guard !message.isEmpty else { throw UsageError("send --compare needs a message", usage: usage) }
             try await sendComparing(message, on: connection)
+            return
+        }
+        if connection.kind == .webSocket, connection.backoff != nil, connection.client == nil || connection.isClosed, !text.hasPrefix("--") {
+            // Disconnected, but coming back: keep the message for then, as the guide's RobustWsService does.
+            if text.hasPrefix("{") || text.hasPrefix("[") { try checkJSON(text, resend: "send --raw \(text)") }
+            guard let waiting = connection.enqueue(text) else { throw UsageError("\(connection.name)'s queue is full; nothing more is kept until it is back") }
+            console.line("\(connection.name) is not connected: queued (\(waiting) waiting) · it goes out when \(connection.name) is back; see queue")
             return
         }
         let client = try requireOpen(connection)
@@ -282,7 +303,15 @@ actor Session {
             await connection.wait(upTo: .seconds(3)) { $0.isClosed }
             return
         }
+        if connection.backoff != nil, connection.client == nil || connection.isClosed {
+            // Stop a client that is between connections: nothing to close on the wire.
+            connection.closedByUser = true
+            connection.reconnecting = nil
+            console.line("\(connection.name) closed · it will not reconnect" + (connection.queued.isEmpty ? "" : "; \(connection.queued.count) queued messages are dropped"))
+            return
+        }
         let client = try requireOpen(connection)
+        connection.closedByUser = true  // a close you asked for is never followed by a reconnection
         var code: UInt16? = 1000
         var reason = ""
         if let first = words.first {
@@ -328,7 +357,11 @@ actor Session {
         for connection in clients {
             let marker = connection === current ? "*" : " "
             let ledger = connection.ledger
-            console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(9)) \(connection.address)")
+            let extras = [
+                connection.backoff.map { _ in "reconnects" }, connection.heartbeat.map { "heartbeat \(describe($0.interval))" },
+                connection.queued.isEmpty ? nil : "\(connection.queued.count) queued",
+            ].compactMap { $0 }
+            console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(9)) \(connection.address)" + (extras.isEmpty ? "" : " · " + extras.joined(separator: " · ")))
             for (label, tally) in [("up  ", ledger.up), ("down", ledger.down)] {
                 let parts: String
                 switch connection.kind {
@@ -420,6 +453,11 @@ actor Session {
 
     private func set(_ words: [String]) throws {
         let usage = CommandHelp.named("set")!.usage
+        switch words.first {
+        case "reconnect": return try setReconnect(Array(words.dropFirst()))
+        case "heartbeat": return try setHeartbeat(Array(words.dropFirst()))
+        default: break
+        }
         guard words.count == 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
         switch words[0] {
         case "broadcast":
@@ -433,7 +471,7 @@ actor Session {
             case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
             }
         default:
-            throw UsageError("no setting named \(words[0]); the settings are: broadcast", usage: usage)
+            throw UsageError("no setting named \(words[0]); the settings are: broadcast, reconnect, heartbeat", usage: usage)
         }
     }
 
