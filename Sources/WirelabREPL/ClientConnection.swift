@@ -65,6 +65,8 @@ final class ClientConnection: Sendable {
         var lastEventID = ""
         var reconnectionTime: Int?
         var sseEvents = 0
+        /// Data of events parsed from the latest bytes, for listeners.
+        var eventData: [String] = []
         var responsesDown = 0
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
@@ -211,19 +213,42 @@ final class ClientConnection: Sendable {
         }
     }
 
+    /// Who else wants this client's incoming messages (`watch`, `plot`): they share its one
+    /// connection, as RxJS's `share()` makes many subscribers share one socket.
+    private let listeners = NIOLockedValueBox<[Int: @Sendable (JSON) -> Void]>([:])
+    private let nextListener = NIOLockedValueBox(0)
+
+    /// - Returns: an id for ``removeListener(_:)``.
+    func addListener(_ listener: @escaping @Sendable (JSON) -> Void) -> Int {
+        let id = nextListener.withLockedValue { value in defer { value += 1 }; return value }
+        listeners.withLockedValue { $0[id] = listener }
+        return id
+    }
+
+    func removeListener(_ id: Int) {
+        listeners.withLockedValue { _ = $0.removeValue(forKey: id) }
+    }
+
+    var listenerCount: Int { listeners.withLockedValue { $0.count } }
+
     /// The tap sink: runs on the connection's event loop, in wire order.
     func observe(_ event: TapEvent) {
         let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
+        var messages: [[UInt8]] = []
         let lines: [String] = state.withLockedValue { state in
             state.eventsSeen += 1
             switch event {
             case .bytes(let direction, let bytes):
                 // When bytes last crossed each way: a round trip is last-down minus last-up.
                 if direction == .up { state.lastUpAt = .now } else { state.lastDownAt = .now }
-                return state.dissector.feed(direction, bytes).flatMap { event in
+                let lines = state.dissector.feed(direction, bytes).flatMap { event in
                     state.ledger.record(event)
+                    messages += Self.incomingMessage(in: event)
                     return render(event, into: &state, renderer: renderer)
                 }
+                messages += state.eventData.map { Array($0.utf8) }
+                state.eventData = []
+                return lines
             case .closed:
                 state.tcpClosed = true
                 var lines: [String] = []
@@ -235,6 +260,21 @@ final class ClientConnection: Sendable {
             }
         }
         if !settings.muted && !lines.isEmpty { emit(lines) }
+        let listeners = listeners.withLockedValue { Array($0.values) }
+        guard !listeners.isEmpty else { return }
+        for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
+            for listener in listeners { listener(message) }
+        }
+    }
+
+    /// The text of a whole incoming message: a final text frame that is not a fragment, or a
+    /// reassembled one. (An event stream's events come through its parser, below.)
+    private static func incomingMessage(in event: WireEvent) -> [[UInt8]] {
+        switch event {
+        case .frame(.down, let frame, _) where frame.opcode == .text && frame.fin: return [frame.payload]
+        case .reassembled(.down, .text, let payload, _): return [payload]
+        default: return []
+        }
     }
 
     private func render(_ event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
@@ -265,6 +305,7 @@ final class ClientConnection: Sendable {
                 state.lastEventID = parser.lastEventID
                 state.reconnectionTime = parser.reconnectionTime ?? state.reconnectionTime
                 state.sseEvents += items.filter { if case .event = $0 { true } else { false } }.count
+                state.eventData += items.compactMap { if case .event(let event) = $0 { event.data } else { nil } }
                 state.sse = parser
                 return items.flatMap { renderer.render(sseItem: $0) }
             }

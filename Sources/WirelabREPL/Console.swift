@@ -14,11 +14,15 @@ public protocol Console: Sendable {
     /// Shows (or, with nil, removes) a one-line status while a command runs, such as a progress
     /// line; it is redrawn in place and never becomes part of the output.
     func status(_ text: String?)
+    /// Keeps (or, with nil, removes) one line just above the prompt, redrawn in place when it
+    /// changes (a live sparkline).
+    func pin(_ text: String?)
 }
 
 extension Console {
     /// Pipes and transcripts keep only lasting output.
     public func status(_ text: String?) {}
+    public func pin(_ text: String?) {}
 }
 
 extension Console {

@@ -31,6 +31,8 @@ actor Session {
     var nextRequestID = 1
     /// `view compare`: every plain `send` is a `send --compare`.
     var compareEverySend = false
+    var watchers: [Watcher] = []
+    var nextWatcher = 1
 
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
@@ -99,6 +101,10 @@ actor Session {
         case "predict": try await predict(try splitWords(rest))
         case "compare": try await compare(try splitWords(rest))
         case "queue": try showQueue()
+        case "watch": try watch(try splitWords(rest))
+        case "watches": listWatchers()
+        case "unwatch": try unwatch(try splitWords(rest))
+        case "plot": try plot(try splitWords(rest))
         case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false

@@ -14,6 +14,7 @@ final class TerminalUI: Console, Sendable {
     private enum Message {
         case text(String)
         case status(String?)
+        case pin(String?)
         case commandFinished
     }
 
@@ -52,6 +53,10 @@ final class TerminalUI: Console, Sendable {
 
     func status(_ text: String?) {
         post(.status(text))
+    }
+
+    func pin(_ text: String?) {
+        post(.pin(text))
     }
 
     /// Called when a command has finished: the prompt comes back.
@@ -93,6 +98,8 @@ final class TerminalUI: Console, Sendable {
         var shownPrompt = ""
         /// The progress line under the output while a command runs, if any.
         var statusLine: String?
+        /// The line kept just above the prompt (a live sparkline), if any.
+        var pinned: String?
         func install() {
             shownPrompt = prompt()
             rl_callback_handler_install(shownPrompt) { line in
@@ -120,7 +127,7 @@ final class TerminalUI: Console, Sendable {
                 var drain = [UInt8](repeating: 0, count: 256)
                 let count = read(wakeRead, &drain, drain.count)
                 if count > 0, drain[..<count].contains(TerminalUI.interruptByte) {
-                    interrupt(busy: busy, promptWidth: shownPrompt.count)
+                    interrupt(busy: busy, promptWidth: shownPrompt.count, pinned: pinned)
                 }
                 for message in queue.withLockedValue({ queue in defer { queue = [] }; return queue }) {
                     switch message {
@@ -128,8 +135,11 @@ final class TerminalUI: Console, Sendable {
                         if busy {
                             print((statusLine == nil ? "" : "\r\u{1B}[K") + text + (statusLine.map(fitted) ?? ""))
                         } else {
-                            printAbovePrompt(text, promptWidth: shownPrompt.count)
+                            printAbovePrompt(text, promptWidth: shownPrompt.count, pinned: pinned, wasPinned: pinned != nil)
                         }
+                    case .pin(let text):
+                        if !busy { printAbovePrompt("", promptWidth: shownPrompt.count, pinned: text, wasPinned: pinned != nil) }
+                        pinned = text
                     case .status(let text):
                         guard busy else { break }
                         print("\r\u{1B}[K" + (text.map(fitted) ?? ""))
@@ -137,6 +147,7 @@ final class TerminalUI: Console, Sendable {
                     case .commandFinished:
                         if statusLine != nil { print("\r\u{1B}[K") }
                         statusLine = nil
+                        if let pinned { print(fitted(pinned) + "\n") }
                         busy = false
                         // Reinstalling also puts libedit back in raw mode; after each line it
                         // drops to cooked mode and arrow keys would echo as ^[[A.
@@ -148,7 +159,7 @@ final class TerminalUI: Console, Sendable {
                 rl_callback_read_char()
                 if TerminalUI.ctrlCPressed {
                     TerminalUI.ctrlCPressed = false
-                    interrupt(busy: false, promptWidth: shownPrompt.count)
+                    interrupt(busy: false, promptWidth: shownPrompt.count, pinned: pinned)
                 }
                 if TerminalUI.receivedEOF {
                     rl_callback_handler_remove()
@@ -171,12 +182,12 @@ final class TerminalUI: Console, Sendable {
     /// Ctrl-C: cancel the running command. At the prompt it only says how to clear the line and
     /// how to leave: libedit's callback interface offers no working way to empty its buffer
     /// (rl_replace_line ignores "", rl_delete_text and rl_kill_text leave it as it was).
-    private func interrupt(busy: Bool, promptWidth: Int) {
+    private func interrupt(busy: Bool, promptWidth: Int, pinned: String?) {
         if busy {
             print("\n")  // the terminal has echoed ^C itself: it is in cooked mode while a command runs
             onInterrupt()
         } else {
-            printAbovePrompt("^C · Ctrl-U clears the line; quit or Ctrl-D leaves wirelab\n", promptWidth: promptWidth)
+            printAbovePrompt("^C · Ctrl-U clears the line; quit or Ctrl-D leaves wirelab\n", promptWidth: promptWidth, pinned: pinned, wasPinned: pinned != nil)
         }
     }
 
@@ -196,12 +207,13 @@ final class TerminalUI: Console, Sendable {
         fflush(stdout)
     }
 
-    /// Moves to the prompt's first row, clears it and everything below, prints, and lets
-    /// libedit draw the prompt and the typed text again.
-    private func printAbovePrompt(_ text: String, promptWidth: Int) {
-        let rowsUp = (promptWidth + Int(rl_point)) / terminalColumns
+    /// Moves to the prompt's first row (or the pinned line above it), clears it and everything
+    /// below, prints, puts the pinned line back, and lets libedit draw the prompt and the typed
+    /// text again.
+    private func printAbovePrompt(_ text: String, promptWidth: Int, pinned: String? = nil, wasPinned: Bool = false) {
+        let rowsUp = (promptWidth + Int(rl_point)) / terminalColumns + (wasPinned ? 1 : 0)
         var out = rowsUp > 0 ? "\u{1B}[\(rowsUp)A" : ""
-        out += "\r\u{1B}[J" + text
+        out += "\r\u{1B}[J" + text + (pinned.map { fitted($0) + "\n" } ?? "")
         print(out)
         rl_forced_update_display()
     }
