@@ -9,6 +9,24 @@ import WireProtocol
 public final class EndpointRegistry: Sendable {
     public let endpoints: [Endpoint]
     private let enabled: NIOLockedValueBox<Set<String>>
+    private let blockedTransports = NIOLockedValueBox<Set<BlockedTransport>>([])
+
+    /// What a proxy or firewall on the way might not pass (`block ws`, `block sse` in the REPL),
+    /// so that a client's fallback to another transport can be seen on demand.
+    public enum BlockedTransport: String, Sendable, CaseIterable {
+        case webSocket = "ws"
+        case eventStream = "sse"
+    }
+
+    public func setBlocked(_ transport: BlockedTransport, _ blocked: Bool) {
+        blockedTransports.withLockedValue { set in
+            if blocked { set.insert(transport) } else { set.remove(transport) }
+        }
+    }
+
+    public func isBlocked(_ transport: BlockedTransport) -> Bool {
+        blockedTransports.withLockedValue { $0.contains(transport) }
+    }
     public let connections: LiveConnections
 
     public struct UnknownEndpoint: Error, CustomStringConvertible {

@@ -26,6 +26,12 @@ extension EndpointRegistry {
         guard method == .GET else {
             return .refuse(.methodNotAllowed, headers: [("Allow", "GET")], body: "A WebSocket upgrade must be a GET request, not \(method.rawValue).\n")
         }
+        if isBlocked(.webSocket) {
+            return .refuse(
+                .forbidden,
+                body: "WebSocket upgrades are blocked here, as by a proxy or firewall that does not pass them (in the wirelab REPL: unblock ws).\n"
+            )
+        }
         let route: WebSocketRoute
         let parameters: [String: String]
         switch resolveWebSocket(path: path) {

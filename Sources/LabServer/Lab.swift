@@ -91,6 +91,8 @@ public final class Lab: Sendable {
     public func stop() async {
         guard let (group, task) = running.withLockedValue({ state in defer { state = nil }; return state }) else { return }
         await registry.connections.closeAll(code: .goingAway, reason: "server shutting down")
+        // Event streams end too (a reconnecting EventSource will find the next server).
+        context.eventStreams.finishAll()
         await group.triggerGracefulShutdown()
         await task.value
     }

@@ -48,6 +48,9 @@ public final class LabContext: Sendable {
     public let metrics: LabMetrics
     /// Live server-side WebSocket connections, for switching off, shutdown and the dashboard.
     public let connections = LiveConnections()
+    /// Event streams being sent, so that stopping the lab can end them (an SSE response never
+    /// ends by itself, and a graceful shutdown waits for every response).
+    public let eventStreams = OpenEventStreams()
     public let auth: Authenticator
     public let orders = OrderBook()
     /// Set up after `self` exists, as the per-user topics need the context.
@@ -98,4 +101,31 @@ public struct LabLimits: Sendable {
     public var authTimeout: Duration = .seconds(5)
 
     public init() {}
+}
+
+/// The event-stream responses in progress.
+public final class OpenEventStreams: Sendable {
+    private let streams = NIOLockedValueBox<(next: Int, open: [Int: AsyncStream<String>.Continuation])>((0, [:]))
+
+    public init() {}
+
+    func track(_ continuation: AsyncStream<String>.Continuation) -> Int {
+        streams.withLockedValue { state in
+            defer { state.next += 1 }
+            state.open[state.next] = continuation
+            return state.next
+        }
+    }
+
+    func untrack(_ id: Int) {
+        streams.withLockedValue { _ = $0.open.removeValue(forKey: id) }
+    }
+
+    /// Ends every stream: each response sends its last chunk, and its client sees the end.
+    public func finishAll() {
+        let open = streams.withLockedValue { state in defer { state.open = [:] }; return Array(state.open.values) }
+        for continuation in open { continuation.finish() }
+    }
+
+    public var count: Int { streams.withLockedValue { $0.open.count } }
 }

@@ -67,11 +67,15 @@ struct LabHTTP: RouterMiddleware {
             }
             let reply = try await withTaskCancellationHandler { try await handling.value } onCancel: { handling.cancel() }
             watch?.forget(leaving)
+            if case .eventStream(_, let continuation) = reply.body, registry.isBlocked(.eventStream) {
+                continuation.finish()
+                return Self.json(HTTPReply(.error("event streams are blocked here, as by a proxy that does not pass them (in the wirelab REPL: unblock sse)"), status: .forbidden))
+            }
             if case .eventStream(_, let continuation) = reply.body, let watch {
                 // The client leaving ends the stream at once, not at the next heartbeat.
                 watch.whenPeerGone { continuation.finish() }
             }
-            return Self.json(reply)
+            return Self.json(reply, streams: lab.eventStreams)
         } catch let reply as HTTPReply {
             return Self.json(reply)
         } catch {
@@ -97,7 +101,7 @@ struct LabHTTP: RouterMiddleware {
         }
     }
 
-    static func json(_ reply: HTTPReply) -> Response {
+    static func json(_ reply: HTTPReply, streams: OpenEventStreams? = nil) -> Response {
         switch reply.body {
         case .json(let json):
             return Response(
@@ -113,6 +117,8 @@ struct LabHTTP: RouterMiddleware {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ]
             return Response(status: reply.status, headers: headers, body: ResponseBody { writer in
+                let id = streams?.track(continuation)
+                defer { if let id { streams?.untrack(id) } }
                 do {
                     for await chunk in stream {
                         try await writer.write(ByteBuffer(string: chunk))

@@ -36,6 +36,8 @@ final class ClientConnection: Sendable {
         case http
         /// An SSE stream: one long GET whose body is `text/event-stream`.
         case eventStream
+        /// Long polls, one after another, each held by the server until there is news.
+        case longPolling
     }
 
     let name: String
@@ -71,6 +73,11 @@ final class ClientConnection: Sendable {
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
         var requestKey = ""
+        /// Where `send` posts, for a client that cannot send on its own connection (SSE, long polling).
+        var postPath: String?
+        /// A long-poll answer's body as it arrives, until its Content-Length is in.
+        var pollBody: [UInt8] = []
+        var pollLength: Int?
         // Resilience (WebSocket clients): see Session+Resilience.swift.
         /// Nil: the client does not reconnect.
         var backoff: Backoff?
@@ -147,6 +154,11 @@ final class ClientConnection: Sendable {
         }
     }
 
+    var postPath: String? {
+        get { state.withLockedValue { $0.postPath } }
+        set { state.withLockedValue { $0.postPath = newValue } }
+    }
+
     var backoff: Backoff? {
         get { state.withLockedValue { $0.backoff } }
         set { state.withLockedValue { $0.backoff = newValue } }
@@ -191,6 +203,7 @@ final class ClientConnection: Sendable {
         switch kind {
         case .webSocket: target.description
         case .http: "http://\(target.hostHeader)"
+        case .longPolling: "http://\(target.hostHeader)\(target.path) (long polling)"
         case .eventStream: "http://\(target.hostHeader)\(target.path)"
         }
     }
@@ -204,6 +217,7 @@ final class ClientConnection: Sendable {
             if state.tcpClosed { return state.reconnecting ?? "closed" }
             switch kind {
             case .http: return state.http == nil ? "connecting" : "open"
+            case .longPolling: return state.http == nil ? "connecting" : "polling"
             case .eventStream: return state.responsesDown == 0 ? "connecting" : "streaming"
             case .webSocket: break
             }
@@ -244,6 +258,7 @@ final class ClientConnection: Sendable {
                 let lines = state.dissector.feed(direction, bytes).flatMap { event in
                     state.ledger.record(event)
                     messages += Self.incomingMessage(in: event)
+                    if kind == .longPolling { messages += Self.polledMessages(in: event, state: &state) }
                     return render(event, into: &state, renderer: renderer)
                 }
                 messages += state.eventData.map { Array($0.utf8) }
@@ -265,6 +280,24 @@ final class ClientConnection: Sendable {
         for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
             for listener in listeners { listener(message) }
         }
+    }
+
+    /// The messages of a whole long-poll answer (`{"messages":[…],…}`), once all of it is in.
+    private static func polledMessages(in event: WireEvent, state: inout State) -> [[UInt8]] {
+        switch event {
+        case .httpHead(.down, let head):
+            state.pollBody = []
+            state.pollLength = head.contentLength
+        case .httpBody(.down, let bytes):
+            state.pollBody += bytes
+            guard let length = state.pollLength, state.pollBody.count >= length,
+                let answer = try? JSON(parsing: String(decoding: state.pollBody, as: UTF8.self)), case .array(let polled)? = answer["messages"]
+            else { return [] }
+            state.pollBody = []
+            return polled.map { Array($0.text.utf8) }
+        default: break
+        }
+        return []
     }
 
     /// The text of a whole incoming message: a final text frame that is not a fragment, or a
@@ -336,6 +369,7 @@ final class ClientConnection: Sendable {
     private func closingSummary(_ state: State) -> [String] {
         switch kind {
         case .http: return ["\(name) · TCP connection closed"]
+        case .longPolling: return ["\(name) · TCP connection closed" + (state.closedByUser ? "" : "; the next poll opens a new one")]
         case .eventStream:
             if state.closedByUser { return ["\(name) closed · the event stream is over, and the client will not reconnect"] }
             return [style.yellow("\(name) · the stream's TCP connection closed") + " · an EventSource reconnects by itself, sending Last-Event-ID: \(state.lastEventID.isEmpty ? "(none yet)" : state.lastEventID)"]

@@ -7,7 +7,7 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect]",
+        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
@@ -15,6 +15,7 @@ struct CommandHelp: Sendable {
                 "--key sets the Sec-WebSocket-Key, e.g. the RFC 6455 sample dGhlIHNhbXBsZSBub25jZQ==.",
                 "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
+                "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; see set reconnect.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
@@ -91,6 +92,10 @@ struct CommandHelp: Sendable {
                 "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",
                 "heartbeat 5s: a ping frame every 5 s (--text: the text ping, answered pong by /ws/notifications); no answer within --timeout (default: the interval, at most 10 s) drops the connection as dead.",
               ]),
+        .init(name: "block", usage: "block ws|sse",
+              summary: "make the lab refuse WebSocket upgrades or event streams with 403, as a proxy might",
+              details: ["Then open auto shows a client falling back. unblock ws|sse|all lets them through again."]),
+        .init(name: "unblock", usage: "unblock ws|sse|all", summary: "let WebSocket upgrades or event streams through again", details: []),
         .init(name: "queue", usage: "queue", summary: "what the current client has queued while disconnected", details: []),
         .init(name: "watch", usage: "watch [CLIENT] [--type T] [--throttle D | --debounce D | --buffer D] [--last N]",
               summary: "apply the guide's RxJS patterns to a client's incoming messages and show what a UI would get",

@@ -142,8 +142,10 @@ extension Session {
     /// Opens an SSE client: a GET whose response never ends. When its TCP connection drops, it
     /// reconnects after the server's `retry:` and sends `Last-Event-ID`, as a browser's
     /// EventSource does; `close` stops it for good.
-    func openEventStream(_ target: WebSocketTarget, name: String, numbered: Bool, token: String?) async throws {
+    @discardableResult
+    func openEventStream(_ target: WebSocketTarget, name: String, numbered: Bool, token: String?, postPath: String? = nil) async throws -> ClientConnection {
         let connection = ClientConnection(name: name, kind: .eventStream, target: target, style: style, settings: settings, emit: emitter(for: name))
+        connection.postPath = postPath
         setFocus(name)
         console.line("\(name) · opening an event stream: GET \(target.path) on \(target.host):\(target.port)")
         let emit = emitter(for: name)
@@ -185,6 +187,7 @@ extension Session {
         _ = opened
         await connection.wait(upTo: .seconds(3)) { $0.responsesDown > 0 || $0.isClosed }
         add(connection, numbered: numbered)
+        return connection
     }
 
     // MARK: predict

@@ -20,7 +20,7 @@ actor Session {
 
     private var clients: [ClientConnection] = []
     private var current: ClientConnection?
-    private var lastAttempt: ClientConnection?
+    private(set) var lastAttempt: ClientConnection?
     var nextNumber = 1
 
     var currentName: String? { current?.name }
@@ -101,6 +101,7 @@ actor Session {
         case "predict": try await predict(try splitWords(rest))
         case "compare": try await compare(try splitWords(rest))
         case "queue": try showQueue()
+        case "block", "unblock": try block(word == "block", try splitWords(rest))
         case "watch": try watch(try splitWords(rest))
         case "watches": listWatchers()
         case "unwatch": try unwatch(try splitWords(rest))
@@ -118,7 +119,7 @@ actor Session {
 
     // MARK: Clients
 
-    private func open(_ words: [String]) async throws {
+    func open(_ words: [String]) async throws {
         let usage = CommandHelp.named("open")!.usage
         // --reconnect may come anywhere: open --reconnect /ws/chat/ann reads naturally.
         let reconnect = words.contains("--reconnect")
@@ -129,6 +130,12 @@ actor Session {
             words = words.dropFirst()
         }
         guard let where_ = words.popFirst() else { throw UsageError("open needs a path or URL", usage: usage) }
+        // open auto /chat/NAME: the first transport that works (see Session+Fallback.swift).
+        var autoPath: String?
+        if where_ == "auto" {
+            guard let path = words.popFirst() else { throw UsageError("open auto takes /chat/NAME or /room/ROOM/NAME", usage: usage) }
+            autoPath = path
+        }
         var name: String?
         var key: String?
         var explicitToken: String?
@@ -146,6 +153,7 @@ actor Session {
             default: throw UsageError("unexpected '\(word)'", usage: usage)
             }
         }
+        if let autoPath { return try await openAuto(autoPath, as: name) }
         var target: WebSocketTarget
         do {
             target = try WebSocketTarget(parsing: where_, lab: labAddress)
@@ -241,6 +249,15 @@ actor Session {
             let message = text.hasPrefix("--compare") ? String(text.dropFirst("--compare".count).drop { $0 == " " }) : text
             guard !message.isEmpty else { throw UsageError("send --compare needs a message", usage: usage) }
             try await sendComparing(message, on: connection)
+            return
+        }
+        if connection.kind != .webSocket, let postPath = connection.postPath {
+            // SSE or long polling: the client's own connection only listens; what it says goes up
+            // as a POST on the kept-alive http connection (as SignalR and Socket.IO do).
+            guard !text.isEmpty, !text.hasPrefix("--") else { throw UsageError("\(connection.name) sends plain messages only, as POST \(postPath)", usage: usage) }
+            console.line("\(connection.name) · \(connection.kind == .eventStream ? "an event stream" : "long polling") listens only: sending as POST \(postPath)")
+            _ = try await exchange(method: "POST", path: postPath, body: text, token: token)
+            setFocus(connection.name)
             return
         }
         if connection.kind == .webSocket, connection.backoff != nil, connection.client == nil || connection.isClosed, !text.hasPrefix("--") {
@@ -374,7 +391,7 @@ actor Session {
                 case .webSocket:
                     parts = "handshake \(tally.httpHeads + tally.httpBodies) + frame headers \(tally.frameHeaders) + payload \(tally.framePayloads)"
                         + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frames"
-                case .http, .eventStream:
+                case .http, .eventStream, .longPolling:
                     parts = "HTTP heads \(tally.httpHeads) + bodies \(tally.httpBodies)"
                         + (tally.chunkFraming > 0 ? " + chunk framing \(tally.chunkFraming)" : "") + (tally.other > 0 ? " + other \(tally.other)" : "")
                 }
@@ -413,7 +430,7 @@ actor Session {
 
     // MARK: Lab
 
-    private func requireLab() throws -> Lab {
+    func requireLab() throws -> Lab {
         guard let lab else { throw UsageError("no lab server runs in this session") }
         return lab
     }
@@ -530,6 +547,12 @@ actor Session {
 
     /// Registers a client. The `http` client does not become the current one: `send` and
     /// `close` keep going to the WebSocket or stream you were using.
+    /// Forgets a client that never got going (a fallback attempt that failed), keeping its number.
+    func clientsRemove(_ name: String) {
+        clients.removeAll { $0.name == name }
+        if current?.name == name { current = clients.last }
+    }
+
     func add(_ connection: ClientConnection, numbered: Bool, makeCurrent: Bool = true) {
         if numbered { nextNumber += 1 }
         clients.removeAll { $0.name == connection.name }
@@ -573,8 +596,11 @@ actor Session {
     /// Closes every open client with 1001 "going away", as a browser does when a page closes.
     func closeAll() async {
         settings.muted = true
+        for watcher in watchers { watcher.stop() }
         for connection in clients where !connection.isClosed {
+            connection.closedByUser = true  // nothing reconnects or polls again
             try? await connection.client?.close(code: 1001, reason: "client leaving")
+            await connection.http?.close(grace: .milliseconds(200))
             await connection.wait(upTo: .seconds(1)) { $0.isClosed }
         }
     }

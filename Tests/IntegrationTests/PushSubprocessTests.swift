@@ -60,6 +60,16 @@ import WireProtocol
         #expect(log.contains("?[redacted]"))
     }
 
+    @Test func sigtermEndsOpenEventStreamsAndTheServerExits() async throws {
+        let server = try await ServeProcess.start()
+        let stream = try await SSEStream.connect(port: server.port, path: "/http/chat/events")
+        // A graceful shutdown waits for every response; an event stream never ends by itself.
+        #expect(await server.stop() == 0, "stderr: \(server.process.stderr)")
+        let ended = try await stream.wait("the end of the stream") { _ in stream.connection.isClosed }
+        #expect(ended.framingBytes > 0)
+        #expect(String(decoding: stream.connection.bytes, as: UTF8.self).hasSuffix("0\r\n\r\n"), "the last chunk, then the close")
+    }
+
     @Test func curlSeesTheEventAsItHappens() async throws {
         let (lab, port) = try await startLab()
         defer { Task { await lab.stop() } }

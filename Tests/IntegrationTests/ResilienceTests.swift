@@ -60,3 +60,43 @@ import Testing
         #expect(!output.contains("reconnecting in"), "\(output)")
     }
 }
+
+/// `open auto`: WebSocket, then SSE + POST, then long polling + POST.
+@Suite struct FallbackTests {
+    @Test func withWebSocketAndSSEBlockedItLandsOnLongPollingAndMessagesFlowBothWays() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
+        repl.send(
+            [
+                "view quiet", "block ws", "block sse", "open auto /chat/alice",
+                "http POST /http/chat/bob {\"text\":\"to alice\"}", "wait 500ms", "c1: {\"text\":\"to bob\"}", "wait 500ms", "clients", "quit",
+            ].joined(separator: "\n") + "\n"
+        )
+        #expect(await repl.waitForExit() == 0)
+        let output = repl.stdout
+        #expect(output.contains("c1 · WebSocket refused (403): trying SSE"), "\(output)")
+        #expect(output.contains("c1 · SSE failed: trying long polling"))
+        #expect(output.contains("c1 · on long polling + POST"))
+        // Down: bob's message reaches alice's poll. Up: alice's message is posted, and comes back.
+        #expect(output.contains("← c1 HTTP body · ") && output.contains("\"from\":\"bob\",\"text\":\"to alice\""))
+        #expect(output.contains("c1 · long polling listens only: sending as POST /http/chat/alice"))
+        #expect(output.contains("\"from\":\"alice\",\"text\":\"to bob\""))
+        #expect(output.contains("c1     polling"))
+    }
+
+    @Test func withOnlyWebSocketBlockedItLandsOnSSE() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
+        repl.send(["view quiet", "block ws", "open auto /chat/ann", "send {\"text\":\"hello\"}", "wait 300ms", "quit"].joined(separator: "\n") + "\n")
+        #expect(await repl.waitForExit() == 0)
+        let output = repl.stdout
+        #expect(output.contains("c1 · on SSE + POST"), "\(output)")
+        #expect(output.contains("← c1 SSE event message · id 1 · {\"type\":\"message\",\"from\":\"ann\",\"text\":\"hello\""))
+    }
+
+    @Test func withNothingBlockedItIsAWebSocket() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
+        repl.send(["view quiet", "open auto /room/lobby/zoe", "send {\"text\":\"hi\"}", "quit"].joined(separator: "\n") + "\n")
+        #expect(await repl.waitForExit() == 0)
+        #expect(repl.stdout.contains("c1 · on a WebSocket"), "\(repl.stdout)")
+        #expect(repl.stdout.contains("← c1 message"))
+    }
+}
