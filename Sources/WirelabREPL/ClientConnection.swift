@@ -67,6 +67,8 @@ final class ClientConnection: Sendable {
         var lastEventID = ""
         var reconnectionTime: Int?
         var sseEvents = 0
+        /// The server answered an event stream's GET with 200 and `text/event-stream`.
+        var streamAccepted = false
         /// Data of events parsed from the latest bytes, for listeners.
         var eventData: [String] = []
         var responsesDown = 0
@@ -153,6 +155,8 @@ final class ClientConnection: Sendable {
             state.client = nil
         }
     }
+
+    var streamAccepted: Bool { state.withLockedValue { $0.streamAccepted } }
 
     var postPath: String? {
         get { state.withLockedValue { $0.postPath } }
@@ -318,6 +322,7 @@ final class ClientConnection: Sendable {
                 if direction == .down {
                     state.responsesDown += 1
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
+                        state.streamAccepted = head.status == 200
                         state.sse = SSEParser()
                         lines.append("   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it"))
                     }

@@ -16,7 +16,7 @@ struct CommandHelp: Sendable {
                 "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
                 "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
-                "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; see set reconnect.",
+                "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",
               summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",

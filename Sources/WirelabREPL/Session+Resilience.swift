@@ -88,7 +88,11 @@ extension Session {
         let style = self.style
         Task.detached {
             while let heartbeat = connection.heartbeat, !connection.closedByUser {
-                try? await Task.sleep(for: heartbeat.interval)
+                // Wait out the interval, but notice at once when the settings change.
+                let due = ContinuousClock.now + heartbeat.interval
+                while ContinuousClock.now < due, connection.heartbeat == heartbeat {
+                    try? await Task.sleep(for: min(.milliseconds(100), due - ContinuousClock.now))
+                }
                 guard connection.heartbeat == heartbeat else { continue }  // changed meanwhile
                 if connection.isClosed && (connection.backoff == nil || connection.reconnecting == "gave up") { return }
                 guard let client = connection.client, !connection.isClosed else { continue }

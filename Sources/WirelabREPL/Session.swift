@@ -198,7 +198,12 @@ actor Session {
             throw UsageError("\(clientName) · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
         // The client's own stream says "open" or "refused", in wire order.
-        if reconnect { connection.backoff = Backoff() }
+        if reconnect {
+            // The guide's RobustWsService: reconnect with backoff, and a heartbeat every 30 s.
+            connection.backoff = Backoff()
+            connection.heartbeat = Heartbeat()
+            startHeartbeat(connection)
+        }
         switch outcome {
         case .refused:
             await connection.wait(upTo: .seconds(2)) { $0.isClosed }
