@@ -14,6 +14,7 @@ run: system-deps build-release
 test: system-deps python-peers build-release build-tests
 	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build
 	.build/debug/wirelab replay transcripts/*.md
+	.build/debug/wirelab lessons --check
 	$(MAKE) --no-print-directory verify-capture
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.

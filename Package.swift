@@ -77,11 +77,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Lessons: their files, checks and saved progress.
+        .target(name: "Lessons", swiftSettings: swiftSettings),
         // The REPL, its commands, rendering and transcript replay.
         .target(
             name: "WirelabREPL",
             dependencies: [
-                "WireProtocol", "WireClient", "LabServer", "Comparison", "CLibEdit",
+                "WireProtocol", "WireClient", "LabServer", "Comparison", "Lessons", "CLibEdit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "wirelab",
             dependencies: [
-                "WirelabREPL", "LabServer", "Comparison", "WireClient", "WireProtocol",
+                "WirelabREPL", "LabServer", "Comparison", "Lessons", "WireClient", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -108,6 +110,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LessonsTests",
+            dependencies: ["Lessons"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ComparisonTests",
             dependencies: ["Comparison", "WireProtocol"],
             swiftSettings: swiftSettings
@@ -115,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "WireProtocol", "WireClient", "LabServer", "Comparison", "WirelabREPL",
+                "WireProtocol", "WireClient", "LabServer", "Comparison", "Lessons", "WirelabREPL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

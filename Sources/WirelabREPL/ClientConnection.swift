@@ -1,3 +1,4 @@
+import Lessons
 import NIOConcurrencyHelpers
 import NIOCore
 import WireClient
@@ -25,6 +26,15 @@ final class SharedSettings: Sendable {
         get { viewLevel.withLockedValue { $0 } }
         set { viewLevel.withLockedValue { $0 = newValue } }
     }
+
+    /// What happened on the wire, for lesson checks.
+    private let factLog = NIOLockedValueBox(FactLog())
+
+    func record(_ fact: Fact) {
+        factLog.withLockedValue { $0.record(fact) }
+    }
+
+    var facts: FactLog { factLog.withLockedValue { $0 } }
 }
 
 /// One named client in the REPL: what its tap saw, taken apart, counted and printed as it happens.
@@ -320,6 +330,7 @@ final class ClientConnection: Sendable {
             var lines = renderer.render(head: head, direction: direction)
             guard kind == .webSocket else {
                 if direction == .down {
+                    if kind == .http { settings.record(.httpResponse) }
                     state.responsesDown += 1
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
                         state.streamAccepted = head.status == 200
@@ -330,6 +341,7 @@ final class ClientConnection: Sendable {
                 return lines
             }
             state.handshake.append(event)
+            if direction == .down { settings.record(head.status == 101 ? .webSocketOpened : .upgradeRefused) }
             if head.status == 101 {
                 lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
                 lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
@@ -344,6 +356,7 @@ final class ClientConnection: Sendable {
                 state.reconnectionTime = parser.reconnectionTime ?? state.reconnectionTime
                 state.sseEvents += items.filter { if case .event = $0 { true } else { false } }.count
                 state.eventData += items.compactMap { if case .event(let event) = $0 { event.data } else { nil } }
+                if items.contains(where: { if case .event = $0 { true } else { false } }) { settings.record(.sseEvent) }
                 state.sse = parser
                 return items.flatMap { renderer.render(sseItem: $0) }
             }
@@ -362,6 +375,14 @@ final class ClientConnection: Sendable {
             }
             if frame.opcode == .close {
                 if direction == .up { state.closeFrameUp = frame } else { state.closeFrameDown = frame }
+                if state.closeFrameUp != nil && state.closeFrameDown != nil { settings.record(.closeCompleted) }
+            }
+            switch (direction, frame.opcode) {
+            case (.up, .text): settings.record(.textSent)
+            case (.down, .text): settings.record(.textReceived)
+            case (.up, .ping): settings.record(.pingSent)
+            case (.down, .pong): settings.record(.pongReceived)
+            default: break
             }
             return renderer.render(frame: frame, direction: direction, violations: violations)
         case .reassembled(let direction, let opcode, let payload, let fragments):

@@ -111,6 +111,14 @@ struct CommandHelp: Sendable {
               summary: "a live sparkline of a numeric field of a client's messages (the last 60 values)",
               details: ["On a terminal it stays on one line above the prompt, redrawn as values come: try open /ws/dashboard, then plot active_users."]),
         .init(name: "wait", usage: "wait DURATION", summary: "pause, e.g. wait 500ms or wait 2s (for scripts)", details: []),
+        .init(name: "lessons", usage: "lessons", summary: "list the lessons, with your progress", details: []),
+        .init(name: "lesson", usage: "lesson N|NAME · lesson reset",
+              summary: "start a lesson (or go back to where you were in it); reset starts it over",
+              details: ["Progress is saved in $XDG_STATE_HOME/wirelab/progress.json (default ~/.local/state/wirelab/)."]),
+        .init(name: "check", usage: "check", summary: "in a lesson: has the step happened on the wire? says what is missing", details: []),
+        .init(name: "hint", usage: "hint", summary: "in a lesson: a way to do the step", details: []),
+        .init(name: "next", usage: "next", summary: "in a lesson: the next step (the summary after the last)", details: []),
+        .init(name: "back", usage: "back", summary: "in a lesson: the step before", details: []),
         .init(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", details: []),
         .init(name: "quit", usage: "quit", summary: "close every client and leave (Ctrl-D works too)", details: []),
     ]
@@ -212,4 +220,9 @@ func parseHex(_ text: String) -> [UInt8]? {
         index = next
     }
     return bytes
+}
+
+/// The REPL's command names, for checks outside it (`wirelab lessons --check`).
+public enum REPLCommands {
+    public static var names: Set<String> { Set(CommandHelp.all.map(\.name) + ["?", "exit", "view"]) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Lessons
 import NIOConcurrencyHelpers
 import LabServer
 import Logging
@@ -17,6 +18,10 @@ public struct REPLOptions: Sendable {
     /// nil decides from the terminal and `NO_COLOR`.
     public var color: Bool?
     public var historyPath: String? = REPLOptions.defaultHistoryPath()
+    /// Where lesson progress is saved; nil keeps it for this session only.
+    public var progressPath: String? = ProgressStore.defaultPath()
+    /// Nil: the checkout's `lessons/` (or `WIRELAB_LESSONS`).
+    public var lessonDirectory: String?
 
     public init() {}
 
@@ -74,7 +79,8 @@ public enum REPL {
             address = (configuration.host, port)
         }
         let session = Session(
-            lab: lab, labAddress: address, console: console, style: style, randomness: Randomness(options.entropy), interactive: interactive
+            lab: lab, labAddress: address, console: console, style: style, randomness: Randomness(options.entropy), interactive: interactive,
+            progressPath: options.progressPath, lessonDirectory: options.lessonDirectory
         )
         console.lines(banner(lab: lab, address: address, style: style))
         return session

@@ -31,6 +31,7 @@ extension Session {
         }
         let report = await runner.run()
         console.status(nil)
+        if !report.interrupted { settings.record(.comparisonRun) }
         if request.json {
             console.line(report.json.text)
         } else {
@@ -81,6 +82,7 @@ extension Session {
         let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
         console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
+        settings.record(.messageCompared)
     }
 
     /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a

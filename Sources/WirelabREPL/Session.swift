@@ -1,5 +1,6 @@
 import Comparison
 import Foundation
+import Lessons
 import LabServer
 import NIOWebSocket
 import WireClient
@@ -33,13 +34,25 @@ actor Session {
     var compareEverySend = false
     var watchers: [Watcher] = []
     var nextWatcher = 1
+    // Lessons: see Session+Lessons.swift.
+    var lessonCatalog: LessonCatalog?
+    var lessonProgress: LessonProgress?
+    var lessonPosition: LessonPosition?
+    /// Where progress is saved; nil keeps it in memory only.
+    let progressPath: String?
+    let lessonDirectory: String?
 
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
     /// The client the running command acts on: its lines are released first.
     private var focus: String?
 
-    init(lab: Lab?, labAddress: (host: String, port: Int)?, console: any Console, style: Styler, randomness: Randomness, interactive: Bool) {
+    init(
+        lab: Lab?, labAddress: (host: String, port: Int)?, console: any Console, style: Styler, randomness: Randomness, interactive: Bool,
+        progressPath: String? = nil, lessonDirectory: String? = nil
+    ) {
+        self.progressPath = progressPath
+        self.lessonDirectory = lessonDirectory
         self.lab = lab
         self.labAddress = labAddress
         self.collator = interactive ? nil : OutputCollator(base: console)
@@ -101,6 +114,12 @@ actor Session {
         case "predict": try await predict(try splitWords(rest))
         case "compare": try await compare(try splitWords(rest))
         case "queue": try showQueue()
+        case "lessons": listLessons()
+        case "lesson": try startLesson(try splitWords(rest))
+        case "next": try moveStep(by: 1)
+        case "back": try moveStep(by: -1)
+        case "hint": try showHint()
+        case "check": try checkStep()
         case "block", "unblock": try block(word == "block", try splitWords(rest))
         case "watch": try watch(try splitWords(rest))
         case "watches": listWatchers()

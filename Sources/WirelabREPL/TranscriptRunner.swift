@@ -85,6 +85,8 @@ public enum TranscriptRunner {
         options.lab?.tokenSecret = Array("wirelab transcripts, not a secret".utf8)
         options.entropy = .seeded(1)
         options.historyPath = nil
+        // Each transcript starts with no lesson progress, and leaves none behind.
+        options.progressPath = nil
         let console = CaptureConsole()
         let session = try await REPL.start(options, console: console, style: Styler(enabled: false), interactive: false)
         let port = session.labAddress?.port

@@ -1,0 +1,53 @@
+/// Something that happened in a REPL session, as a lesson's check sees it. Checks look at what
+/// the wire did, not at what was typed: `ws.open` holds after any 101, however it was reached.
+public enum Fact: String, Sendable, CaseIterable, Hashable {
+    case webSocketOpened = "ws.open"
+    case upgradeRefused = "ws.refused"
+    case textSent = "ws.sent.text"
+    case textReceived = "ws.received.text"
+    case pingSent = "ws.sent.ping"
+    case pongReceived = "ws.received.pong"
+    case closeCompleted = "ws.close.complete"
+    case httpResponse = "http.response"
+    case sseEvent = "sse.event"
+    case messageCompared = "compare.message"
+    case comparisonRun = "compare.run"
+
+    /// What the learner must make happen, in words, for `check`.
+    public var explanation: String {
+        switch self {
+        case .webSocketOpened: "a client completes a WebSocket handshake (the server answers 101)"
+        case .upgradeRefused: "the server refuses an upgrade (a status other than 101)"
+        case .textSent: "a client sends a text frame"
+        case .textReceived: "a client receives a text frame"
+        case .pingSent: "a client sends a ping frame"
+        case .pongReceived: "a client receives a pong frame"
+        case .closeCompleted: "a closing handshake completes (close frames both ways)"
+        case .httpResponse: "an HTTP request gets its response (the http command)"
+        case .sseEvent: "an event stream delivers an event"
+        case .messageCompared: "a message is compared over WebSocket and HTTP (send --compare)"
+        case .comparisonRun: "a compare run finishes"
+        }
+    }
+}
+
+/// The session's facts in the order they happened, so a step can ask for what happened since it
+/// began.
+public struct FactLog: Sendable {
+    public private(set) var facts: [Fact] = []
+
+    public init() {}
+
+    public mutating func record(_ fact: Fact) {
+        facts.append(fact)
+    }
+
+    /// A mark to pass to ``missing(_:since:)``.
+    public var mark: Int { facts.count }
+
+    /// Which of `required` has not happened since `mark`.
+    public func missing(_ required: [Fact], since mark: Int) -> [Fact] {
+        let seen = Set(facts.dropFirst(mark))
+        return required.filter { !seen.contains($0) }
+    }
+}

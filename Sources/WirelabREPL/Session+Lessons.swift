@@ -1,0 +1,191 @@
+import Foundation
+import Lessons
+
+/// `lessons`, `lesson N`, `next`, `back`, `hint`, `check`, `lesson reset`: stepping through the
+/// guide in the REPL. A step's check looks at what the wire did since the step began.
+extension Session {
+    struct LessonPosition {
+        var lesson: Lesson
+        var step: Int
+        /// Facts recorded from here on count for this step.
+        var mark: Int
+    }
+
+    private func catalog() -> LessonCatalog {
+        if let loaded = lessonCatalog { return loaded }
+        let loaded = LessonCatalog.load(from: lessonDirectory ?? LessonCatalog.defaultDirectory())
+        lessonCatalog = loaded
+        return loaded
+    }
+
+    private func loadProgress() -> LessonProgress {
+        if let progress = lessonProgress { return progress }
+        guard let progressPath else { return LessonProgress() }
+        let (progress, note) = ProgressStore(path: progressPath).load()
+        if let note { console.line(style.yellow("note: ") + note) }
+        lessonProgress = progress
+        return progress
+    }
+
+    private func saveProgress(_ progress: LessonProgress) {
+        lessonProgress = progress
+        guard let progressPath else { return }
+        do {
+            try ProgressStore(path: progressPath).save(progress)
+        } catch {
+            console.line(style.yellow("note: ") + "progress could not be saved to \(progressPath): \(error)")
+        }
+    }
+
+    /// `lessons`
+    func listLessons() {
+        let catalog = catalog()
+        guard !catalog.lessons.isEmpty else {
+            console.line("no lessons found in \(catalog.directory)")
+            return
+        }
+        let progress = loadProgress()
+        for lesson in catalog.lessons {
+            let entry = progress.lessons[lesson.id]
+            let passed = entry?.passed.count ?? 0
+            let mark = passed == lesson.steps.count ? style.green("✓") : passed > 0 ? "…" : " "
+            console.line(" \(mark) \(String(lesson.number ?? 0).leftPadded(2))  \(lesson.title.padding(40)) \(passed)/\(lesson.steps.count) steps")
+        }
+        console.line(style.dim("lesson N starts one (or goes back to where you were); ✓ = every step passed"))
+    }
+
+    /// `lesson N|NAME` or `lesson reset`
+    func startLesson(_ words: [String]) throws {
+        let usage = CommandHelp.named("lesson")!.usage
+        guard let first = words.first else { throw UsageError("lesson takes a number or a name; lessons lists them", usage: usage) }
+        if first == "reset" {
+            guard let position = lessonPosition else { throw UsageError("no lesson is running; lesson reset starts the current lesson over") }
+            var progress = loadProgress()
+            progress.lessons[position.lesson.id] = nil
+            saveProgress(progress)
+            lessonPosition = LessonPosition(lesson: position.lesson, step: 0, mark: settings.facts.mark)
+            console.line("\(position.lesson.title): progress cleared, back to the first step")
+            showStep()
+            return
+        }
+        guard let lesson = catalog().find(first) else {
+            throw UsageError("no lesson \(first); lessons lists them", usage: usage)
+        }
+        let entry = loadProgress().lessons[lesson.id]
+        let step = min(entry?.step ?? 0, lesson.steps.count - 1)
+        lessonPosition = LessonPosition(lesson: lesson, step: step, mark: settings.facts.mark)
+        console.line(style.bold("Lesson \(lesson.number ?? 0): \(lesson.title)"))
+        if step == 0 { console.lines(wrapped(lesson.introduction)) } else { console.line("(back where you were: step \(step + 1))") }
+        showStep()
+    }
+
+    /// `next` / `back`
+    func moveStep(by offset: Int) throws {
+        guard var position = lessonPosition else { throw UsageError("no lesson is running; lessons lists them, lesson 1 starts the first") }
+        let target = position.step + offset
+        if target >= position.lesson.steps.count {
+            finishLesson(position)
+            return
+        }
+        guard target >= 0 else { throw UsageError("this is the first step") }
+        if offset > 0, !loadProgress().lessons[position.lesson.id, default: .init()].passed.contains(position.step) {
+            console.line(style.dim("(step \(position.step + 1) is not checked yet; check says what is missing. Moving on anyway.)"))
+        }
+        position.step = target
+        position.mark = settings.facts.mark
+        lessonPosition = position
+        var progress = loadProgress()
+        progress.lessons[position.lesson.id, default: .init()].step = target
+        saveProgress(progress)
+        showStep()
+    }
+
+    /// `hint`
+    func showHint() throws {
+        guard let position = lessonPosition else { throw UsageError("no lesson is running") }
+        console.lines(wrapped(["hint: " + position.lesson.steps[position.step].hint]))
+    }
+
+    /// `check`: what the step asks for that has not happened on the wire yet.
+    func checkStep() throws {
+        guard let position = lessonPosition else { throw UsageError("no lesson is running; lessons lists them") }
+        let step = position.lesson.steps[position.step]
+        let missing = settings.facts.missing(step.checks, since: position.mark)
+        guard missing.isEmpty else {
+            console.line(style.yellow("not yet") + " · still to happen since this step began:")
+            for fact in missing { console.line("  - \(fact.explanation)") }
+            console.line(style.dim("hint shows a way to get there"))
+            return
+        }
+        var progress = loadProgress()
+        progress.lessons[position.lesson.id, default: .init()].passed.insert(position.step)
+        saveProgress(progress)
+        let last = position.step == position.lesson.steps.count - 1
+        console.line(style.green("✓ step \(position.step + 1) passed") + (last ? " · next finishes the lesson" : " · next goes on"))
+    }
+
+    private func showStep() {
+        guard let position = lessonPosition else { return }
+        let step = position.lesson.steps[position.step]
+        console.line(style.bold("Step \(position.step + 1)/\(position.lesson.steps.count) · \(step.title)"))
+        console.lines(wrapped(step.body))
+        console.line(style.dim("check when done · hint if stuck · next, back"))
+    }
+
+    private func finishLesson(_ position: LessonPosition) {
+        let passed = loadProgress().lessons[position.lesson.id]?.passed.count ?? 0
+        console.line(style.bold("Summary · \(position.lesson.title)"))
+        console.lines(wrapped(position.lesson.summary))
+        console.line("\(passed) of \(position.lesson.steps.count) steps passed" + (passed < position.lesson.steps.count ? " (lesson \(position.lesson.number ?? 0) takes you back to the first one not passed)" : ""))
+        if let next = catalog().lessons.first(where: { ($0.number ?? 0) > (position.lesson.number ?? 0) }) {
+            console.line("next lesson: lesson \(next.number ?? 0) · \(next.title)")
+        }
+        lessonPosition = nil
+    }
+
+    /// Prose wraps to the terminal: a paragraph's lines (or a "- " item's) are joined, then cut
+    /// at the width. Code blocks keep their layout, indented, without their fences.
+    private func wrapped(_ lines: [String]) -> [String] {
+        var out: [String] = []
+        var paragraph: [String] = []
+        var bullet = false
+        func flush() {
+            guard !paragraph.isEmpty else { return }
+            let indent = bullet ? "  " : ""
+            var current = ""
+            for word in paragraph.joined(separator: " ").split(separator: " ") {
+                if !current.isEmpty, current.count + 1 + word.count > settings.columns {
+                    out.append(current)
+                    current = indent + word
+                } else {
+                    current += (current.isEmpty ? "" : " ") + word
+                }
+            }
+            out.append(current)
+            paragraph = []
+        }
+        var inBlock = false
+        for line in lines {
+            if line.hasPrefix("```") {
+                flush()
+                inBlock.toggle()
+                continue
+            }
+            if inBlock {
+                out.append("    " + line)
+            } else if line.trimmingCharacters(in: .whitespaces).isEmpty {
+                flush()
+                out.append("")
+            } else if line.hasPrefix("- ") {
+                flush()
+                bullet = true
+                paragraph = [line]
+            } else {
+                if paragraph.isEmpty { bullet = false }
+                paragraph.append(line.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        flush()
+        return out
+    }
+}
