@@ -379,11 +379,13 @@ final class ClientConnection: Sendable {
             }
             switch (direction, frame.opcode) {
             case (.up, .text): settings.record(.textSent)
+            case (.up, .binary): settings.record(.binarySent)
             case (.down, .text): settings.record(.textReceived)
             case (.up, .ping): settings.record(.pingSent)
             case (.down, .pong): settings.record(.pongReceived)
             default: break
             }
+            if direction == .up, frame.payloadLength >= 126 { settings.record(.longFrameSent) }
             return renderer.render(frame: frame, direction: direction, violations: violations)
         case .reassembled(let direction, let opcode, let payload, let fragments):
             return renderer.render(reassembled: opcode, payload: payload, fragments: fragments, direction: direction)
