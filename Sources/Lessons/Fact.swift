@@ -12,6 +12,10 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
     case closeCompleted = "ws.close.complete"
     case httpResponse = "http.response"
     case sseEvent = "sse.event"
+    case reconnected = "client.reconnected"
+    case queueFlushed = "client.queue.flushed"
+    case heartbeatDropped = "client.heartbeat.dropped"
+    case watchShown = "watch.shown"
     case messageCompared = "compare.message"
     case comparisonRun = "compare.run"
 
@@ -29,6 +33,10 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
         case .closeCompleted: "a closing handshake completes (close frames both ways)"
         case .httpResponse: "an HTTP request gets its response (the http command)"
         case .sseEvent: "an event stream delivers an event"
+        case .reconnected: "a client reconnects after its connection ended"
+        case .queueFlushed: "a client sends messages it queued while disconnected"
+        case .heartbeatDropped: "a heartbeat goes unanswered and the client drops the connection as dead"
+        case .watchShown: "a watch hands messages on to the UI"
         case .messageCompared: "a message is compared over WebSocket and HTTP (send --compare)"
         case .comparisonRun: "a compare run finishes"
         }

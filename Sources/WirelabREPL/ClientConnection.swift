@@ -168,6 +168,9 @@ final class ClientConnection: Sendable {
 
     var streamAccepted: Bool { state.withLockedValue { $0.streamAccepted } }
 
+    /// Something a lesson's check may look for.
+    func record(_ fact: Fact) { settings.record(fact) }
+
     var postPath: String? {
         get { state.withLockedValue { $0.postPath } }
         set { state.withLockedValue { $0.postPath = newValue } }

@@ -127,6 +127,7 @@ extension Session {
     private func showStep() {
         guard let position = lessonPosition else { return }
         let step = position.lesson.steps[position.step]
+        console.line("")
         console.line(style.bold("Step \(position.step + 1)/\(position.lesson.steps.count) · \(step.title)"))
         console.lines(wrapped(step.body))
         console.line(style.dim("check when done · hint if stuck · next, back"))
@@ -134,6 +135,7 @@ extension Session {
 
     private func finishLesson(_ position: LessonPosition) {
         let passed = loadProgress().lessons[position.lesson.id]?.passed.count ?? 0
+        console.line("")
         console.line(style.bold("Summary · \(position.lesson.title)"))
         console.lines(wrapped(position.lesson.summary))
         console.line("\(passed) of \(position.lesson.steps.count) steps passed" + (passed < position.lesson.steps.count ? " (lesson \(position.lesson.number ?? 0) takes you back to the first one not passed)" : ""))

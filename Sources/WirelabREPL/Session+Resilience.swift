@@ -1,3 +1,4 @@
+import Lessons
 import WireClient
 import WireProtocol
 
@@ -54,6 +55,7 @@ extension Session {
                     connection.client = client
                     connection.reconnecting = nil
                     emit([style.green("\(name) connected") + " · back after \(attempt) attempt\(attempt == 1 ? "" : "s")"])
+                    connection.record(.reconnected)
                     await flushQueue(of: connection, on: client, emit: emit)
                     connected = true
                 }
@@ -75,6 +77,7 @@ extension Session {
         emit(["\(connection.name) · sending \(messages.count) queued message\(messages.count == 1 ? "" : "s"), oldest first"])
         do {
             try await client.sendTexts(messages)
+            connection.record(.queueFlushed)
         } catch {
             // The new connection died at once: they wait for the next one, in the same order.
             for message in messages.reversed() { connection.putBack(message) }
@@ -104,6 +107,7 @@ extension Session {
                 try? await Task.sleep(for: heartbeat.timeout)
                 if connection.client === client, !connection.isClosed, (connection.lastPongAt ?? sentAt) <= sentAt {
                     emit([style.red("\(connection.name) heartbeat") + " · no answer within \(describe(heartbeat.timeout)): the connection is dead, though TCP has not noticed; dropping it"])
+                    connection.record(.heartbeatDropped)
                     await client.drop()
                 }
             }

@@ -1,3 +1,4 @@
+import Lessons
 import NIOConcurrencyHelpers
 import WireClient
 import WireProtocol
@@ -40,6 +41,7 @@ final class Watcher: Sendable {
             switch kind {
             case .patterns:
                 let outputs = watch.withLockedValue { $0.offer(message, at: ContinuousClock.now - started) }
+                if !outputs.isEmpty { client.record(.watchShown) }
                 show(render(outputs))
             case .plot(let field):
                 guard let value = message[field]?.numberValue else { return }
@@ -58,7 +60,10 @@ final class Watcher: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(20))
                     let outputs = watch.withLockedValue { $0.tick(at: ContinuousClock.now - started) }
-                    if !outputs.isEmpty { show(render(outputs)) }
+                    if !outputs.isEmpty {
+                        client.record(.watchShown)
+                        show(render(outputs))
+                    }
                 }
             }
             ticker.withLockedValue { $0 = task }
