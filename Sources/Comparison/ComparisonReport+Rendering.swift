@@ -5,7 +5,7 @@ extension ComparisonReport {
     /// The options in words, for the table's title.
     public var headline: String {
         let count = options.count(for: scenario)
-        let seconds = formatSeconds(options.duration)
+        let seconds = options.duration.spoken
         let arrivals = options.randomArrivals ? "at random times (seed \(options.seed))" : "evenly spread"
         let work: String = switch scenario {
         case .echo: "\(count) echo exchanges"
@@ -15,7 +15,7 @@ extension ComparisonReport {
         case .dashboard: "metrics for \(seconds)"
         case .job: "a training job of \(count) epochs"
         }
-        let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(formatSeconds(options.interval))" : ""
+        let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(options.interval.spoken)" : ""
         return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)"
     }
 
@@ -39,7 +39,7 @@ extension ComparisonReport {
                 }
             }
         }
-        return lines + notes.flatMap { wrap($0, width: width) }
+        return lines + notes.flatMap { wrapWords($0, width: width) }
     }
 
     struct Row {
@@ -195,27 +195,6 @@ extension ComparisonReport {
             ("interrupted", .bool(interrupted)), ("results", .array(transports)),
         ])
     }
-}
-
-/// Wraps a note at spaces to `width`, later lines indented by two.
-func wrap(_ text: String, width: Int) -> [String] {
-    var lines: [String] = []
-    var line = ""
-    for word in text.split(separator: " ") {
-        if !line.isEmpty, line.count + 1 + word.count > width {
-            lines.append(line)
-            line = "  " + word
-        } else {
-            line += (line.isEmpty ? "" : " ") + word
-        }
-    }
-    if !line.isEmpty { lines.append(line) }
-    return lines
-}
-
-func formatSeconds(_ duration: Duration) -> String {
-    let seconds = duration.milliseconds / 1000
-    return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%g s", seconds)
 }
 
 /// Milliseconds with the precision that matters: 0.42 ms on loopback, 480 ms for a poll.

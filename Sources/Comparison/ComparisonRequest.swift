@@ -32,7 +32,7 @@ public struct ComparisonRequest: Sendable, Equatable {
         func duration(_ option: String, _ range: ClosedRange<Duration>) throws(ComparisonError) -> Duration {
             let text = try value(option)
             guard let duration = parseDuration(text), range.contains(duration) else {
-                throw ComparisonError("\(option) takes a duration from \(formatSeconds(range.lowerBound)) to \(formatSeconds(range.upperBound)) such as 10s or 500ms, not '\(text)'")
+                throw ComparisonError("\(option) takes a duration from \(range.lowerBound.spoken) to \(range.upperBound.spoken) such as 10s or 500ms, not '\(text)'")
             }
             return duration
         }

@@ -25,15 +25,11 @@ public struct StreamWatch: Sendable {
         public var summary: String {
             var parts: [String] = []
             if let type { parts.append("type \(type)") }
-            if let throttle { parts.append("throttle \(Self.describe(throttle))") }
-            if let debounce { parts.append("debounce \(Self.describe(debounce))") }
-            if let buffer { parts.append("buffer \(Self.describe(buffer))") }
+            if let throttle { parts.append("throttle \(throttle.spoken)") }
+            if let debounce { parts.append("debounce \(debounce.spoken)") }
+            if let buffer { parts.append("buffer \(buffer.spoken)") }
             if let last { parts.append("last \(last)") }
             return parts.isEmpty ? "every message" : parts.joined(separator: " · ")
-        }
-
-        static func describe(_ duration: Duration) -> String {
-            duration < .seconds(1) ? "\(Int(duration.milliseconds.rounded()))ms" : String(format: "%gs", duration.seconds)
         }
     }
 

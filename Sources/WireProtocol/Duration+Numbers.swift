@@ -1,3 +1,5 @@
+import Foundation
+
 extension Duration {
     /// This duration in (fractional) seconds.
     public var seconds: Double {
@@ -7,6 +9,12 @@ extension Duration {
 
     /// This duration in (fractional) milliseconds.
     public var milliseconds: Double { seconds * 1000 }
+
+    /// As a person says it: `500 ms`, `4 s`, `2.5 s`.
+    public var spoken: String {
+        if self < .seconds(1) { return "\(Int(milliseconds.rounded())) ms" }
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%g s", (seconds * 1000).rounded() / 1000)
+    }
 }
 
 /// `500ms`, `2s`, `1.5s`, or a plain number of seconds (as typed in the REPL).
@@ -15,4 +23,20 @@ public func parseDuration(_ text: String) -> Duration? {
     if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 { return .milliseconds(value * 1000) }
     if let value = Double(text), value >= 0 { return .milliseconds(value * 1000) }
     return nil
+}
+
+/// Wraps text at spaces to `width` columns; lines after the first start with `indent`.
+public func wrapWords(_ text: String, width: Int, indent: String = "  ") -> [String] {
+    var lines: [String] = []
+    var line = ""
+    for word in text.split(separator: " ") {
+        if !line.isEmpty, line.count + 1 + word.count > width {
+            lines.append(line)
+            line = indent + word
+        } else {
+            line += (line.isEmpty ? "" : " ") + word
+        }
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Lessons
+import WireProtocol
 
 /// `lessons`, `lesson N`, `next`, `back`, `hint`, `check`, `lesson reset`: stepping through the
 /// guide in the REPL. A step's check looks at what the wire did since the step began.
@@ -153,17 +154,7 @@ extension Session {
         var bullet = false
         func flush() {
             guard !paragraph.isEmpty else { return }
-            let indent = bullet ? "  " : ""
-            var current = ""
-            for word in paragraph.joined(separator: " ").split(separator: " ") {
-                if !current.isEmpty, current.count + 1 + word.count > settings.columns {
-                    out.append(current)
-                    current = indent + word
-                } else {
-                    current += (current.isEmpty ? "" : " ") + word
-                }
-            }
-            out.append(current)
+            out += wrapWords(paragraph.joined(separator: " "), width: settings.columns, indent: bullet ? "  " : "")
             paragraph = []
         }
         var inBlock = false

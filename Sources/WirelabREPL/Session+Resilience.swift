@@ -35,7 +35,7 @@ extension Session {
                 guard connection.backoff != nil, !connection.closedByUser else { return }
                 let delay = backoff.delay(beforeAttempt: attempt, random: randomness.unit())
                 connection.reconnecting = "reconnecting (attempt \(attempt)/\(backoff.maxAttempts))"
-                emit([style.yellow("\(name) \(end.summary)") + " · reconnecting in \(describe(delay)) (attempt \(attempt)/\(backoff.maxAttempts))"])
+                emit([style.yellow("\(name) \(end.summary)") + " · reconnecting in \(delay.spoken) (attempt \(attempt)/\(backoff.maxAttempts))"])
                 try? await Task.sleep(for: delay)
                 guard connection.backoff != nil, !connection.closedByUser else { return }
                 let key = randomness.requestKey()
@@ -106,7 +106,7 @@ extension Session {
                 }
                 try? await Task.sleep(for: heartbeat.timeout)
                 if connection.client === client, !connection.isClosed, (connection.lastPongAt ?? sentAt) <= sentAt {
-                    emit([style.red("\(connection.name) heartbeat") + " · no answer within \(describe(heartbeat.timeout)): the connection is dead, though TCP has not noticed; dropping it"])
+                    emit([style.red("\(connection.name) heartbeat") + " · no answer within \(heartbeat.timeout.spoken): the connection is dead, though TCP has not noticed; dropping it"])
                     connection.record(.heartbeatDropped)
                     await client.drop()
                 }
@@ -161,9 +161,9 @@ extension Session {
         }
         let wasOn = connection.backoff != nil
         connection.backoff = backoff
-        let schedule = backoff.schedule(min(backoff.maxAttempts, 6)).map(describe).joined(separator: ", ")
+        let schedule = backoff.schedule(min(backoff.maxAttempts, 6)).map(\.spoken).joined(separator: ", ")
         console.line(
-            "\(connection.name) · reconnect on: waits \(schedule)\(backoff.maxAttempts > 6 ? ", …" : "") (doubling, at most \(describe(backoff.cap))), \(backoff.maxAttempts) attempts"
+            "\(connection.name) · reconnect on: waits \(schedule)\(backoff.maxAttempts > 6 ? ", …" : "") (doubling, at most \(backoff.cap.spoken)), \(backoff.maxAttempts) attempts"
                 + (backoff.jitter > 0 ? ", ±\(Int(backoff.jitter * 100)) % jitter" : "")
         )
         if !wasOn { superviseReconnects(connection) }
@@ -201,15 +201,7 @@ extension Session {
         let heartbeat = Heartbeat(interval: interval, timeout: timeout, kind: kind)
         connection.heartbeat = heartbeat
         let what = kind == .pingFrame ? "a ping frame (the server must answer with a pong)" : "the text ping (the application must answer pong)"
-        console.line("\(connection.name) · heartbeat: \(what) every \(describe(interval)); no answer within \(describe(heartbeat.timeout)) and the connection counts as dead")
+        console.line("\(connection.name) · heartbeat: \(what) every \(interval.spoken); no answer within \(heartbeat.timeout.spoken) and the connection counts as dead")
         if !wasOn { startHeartbeat(connection) }
     }
-}
-
-/// `4 s`, `500 ms`, `1.5 s`.
-func describe(_ duration: Duration) -> String {
-    let ms = duration.milliseconds
-    if ms < 1000 { return "\(Int(ms.rounded())) ms" }
-    let seconds = ms / 1000
-    return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
 }

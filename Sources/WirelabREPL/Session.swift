@@ -405,7 +405,7 @@ actor Session {
             let marker = connection === current ? "*" : " "
             let ledger = connection.ledger
             let extras = [
-                connection.backoff.map { _ in "reconnects" }, connection.heartbeat.map { "heartbeat \(describe($0.interval))" },
+                connection.backoff.map { _ in "reconnects" }, connection.heartbeat.map { "heartbeat \($0.interval.spoken)" },
                 connection.queued.isEmpty ? nil : "\(connection.queued.count) queued",
             ].compactMap { $0 }
             console.line("\(marker) \(connection.name.padding(6)) \(connection.stateDescription.padding(9)) \(connection.address)" + (extras.isEmpty ? "" : " · " + extras.joined(separator: " · ")))
