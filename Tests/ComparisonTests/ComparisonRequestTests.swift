@@ -34,7 +34,7 @@ struct ComparisonRequestTests {
         (["chats"], "no scenario 'chats'"),
         (["chat", "--duration"], "--duration needs a value"),
         (["chat", "--duration", "forever"], "not 'forever'"),
-        (["chat", "--interval", "1ms"], "from 0.05 s to 60 s"),
+        (["chat", "--interval", "1ms"], "from 50 ms to 60 s"),
         (["chat", "--count", "0"], "from 1 to 1000"),
         (["job", "--count", "500"], "at most 300 epochs"),
         (["chat", "--url", "http://localhost:8000/ws/chat"], "not a path"),
