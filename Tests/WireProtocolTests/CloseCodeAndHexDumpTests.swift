@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 import WireProtocol
 
@@ -97,26 +96,5 @@ struct HexDumpTests {
         #expect(lines[1] == "… 24 more bytes")
         #expect(HexDump.lines([]) == [])
         #expect(HexDump.lines(bytes).map { String($0.prefix(4)) } == ["0000", "0010", "0020"])
-    }
-}
-
-@Suite("Timestamp")
-struct TimestampTests {
-    @Test("microseconds, as Python's isoformat writes them, and back")
-    func roundTrip() throws {
-        let date = Date(timeIntervalSince1970: 1_796_000_000.123456)
-        let text = Timestamp.format(date)
-        #expect(text == "2026-11-30T00:53:20.123456Z")
-        let back = try #require(Timestamp.parse(text))
-        #expect(abs(back.timeIntervalSince(date)) < 0.000_001)
-    }
-
-    @Test("fewer digits, none, or not a timestamp")
-    func parsing() throws {
-        #expect(Timestamp.parse("2026-01-01T00:00:00.5Z") == Date(timeIntervalSince1970: 1_767_225_600.5))
-        #expect(Timestamp.parse("2026-01-01T00:00:00Z") == Date(timeIntervalSince1970: 1_767_225_600))
-        #expect(Timestamp.parse("2026-01-01 00:00:00") == nil)
-        #expect(Timestamp.parse("2026-01-01T00:00:00.Z") == nil)
-        #expect(Timestamp.parse("soon") == nil)
     }
 }
