@@ -168,6 +168,19 @@ final class ClientConnection: Sendable {
 
     var streamAccepted: Bool { state.withLockedValue { $0.streamAccepted } }
 
+    /// Whether a received message is a chat message (`"type":"message"`) whose `from` is not this
+    /// client: its own id is the path's last part (`/ws/chat/bob`) or the `username` query.
+    private func isFromAnother(_ payload: [UInt8]) -> Bool {
+        guard let message = try? JSON(parsing: String(decoding: payload, as: UTF8.self)),
+            message["type"]?.stringValue == "message", let from = message["from"]?.stringValue
+        else { return false }
+        let parts = target.path.split(separator: "?", maxSplits: 1)
+        let own = parts.count > 1
+            ? parts[1].split(separator: "&").first { $0.hasPrefix("username=") }.map { String($0.dropFirst("username=".count)) }
+            : parts.first?.split(separator: "/").last.map(String.init)
+        return from != own
+    }
+
     /// Something a lesson's check may look for.
     func record(_ fact: Fact) { settings.record(fact) }
 
@@ -337,6 +350,7 @@ final class ClientConnection: Sendable {
                     state.responsesDown += 1
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
                         state.streamAccepted = head.status == 200
+                        if head.status == 200 { settings.record(.sseOpen) }
                         state.sse = SSEParser()
                         lines.append("   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it"))
                     }
@@ -383,7 +397,9 @@ final class ClientConnection: Sendable {
             switch (direction, frame.opcode) {
             case (.up, .text): settings.record(.textSent)
             case (.up, .binary): settings.record(.binarySent)
-            case (.down, .text): settings.record(.textReceived)
+            case (.down, .text):
+                settings.record(.textReceived)
+                if isFromAnother(frame.payload) { settings.record(.messageFromAnother) }
             case (.up, .ping): settings.record(.pingSent)
             case (.down, .pong): settings.record(.pongReceived)
             default: break

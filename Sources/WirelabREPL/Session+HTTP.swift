@@ -165,7 +165,10 @@ extension Session {
                 connection.http = http
                 var headers = [("Accept", "text/event-stream")]
                 if let token { headers.append(("Authorization", "Bearer " + token)) }
-                if !connection.lastEventID.isEmpty { headers.append(("Last-Event-ID", connection.lastEventID)) }
+                if !connection.lastEventID.isEmpty {
+                    headers.append(("Last-Event-ID", connection.lastEventID))
+                    connection.record(.sseResumed)
+                }
                 let response = try? await http.request(method: "GET", path: target.path, headers: headers)
                 // An answer that is not an event stream (a 204 included) stops an EventSource for good.
                 let refused = response.map { $0.status != 200 || $0.header("Content-Type")?.hasPrefix("text/event-stream") != true } ?? false

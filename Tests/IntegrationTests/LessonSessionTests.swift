@@ -32,6 +32,17 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: state + "/wirelab/progress.json.corrupt"))
     }
 
+    @Test func aCheckLooksAtTheWireNotAtWhatWasTyped() async throws {
+        // Talking to yourself in the chat is not "a message from another client".
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"], environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path + "/wirelab-self-\(UUID().uuidString)"])
+        repl.send(["lesson 8", "open /ws/chat/ann as ann", "ann: {\"text\":\"me\"}", "check", "open /ws/chat/bob as bob", "ann: {\"text\":\"you\"}", "check", "quit"].joined(separator: "\n") + "\n")
+        #expect(await repl.waitForExit() == 0)
+        let output = repl.stdout
+        #expect(output.contains("not yet"), "\(output)")
+        #expect(output.contains("a client receives a chat message sent by another client"))
+        #expect(output.contains("✓ step 1 passed"))
+    }
+
     @Test func lessonCommandsOutsideALessonSayWhatToDo() async throws {
         let repl = try ChildProcess(Paths.wirelab, ["--port", "0"], environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path + "/wirelab-none-\(UUID().uuidString)"])
         repl.send(["next", "check", "hint", "lesson 99", "lesson", "quit"].joined(separator: "\n") + "\n")
