@@ -32,6 +32,9 @@ extension Session {
         }
         guard let labAddress else { throw UsageError("open auto works against the lab in this REPL") }
         let name = givenName ?? "c\(nextNumber)"
+        if let existing = client(named: name), !existing.isClosed {
+            throw UsageError("\(name) is already open; close it or pick another name with `as`")
+        }
         if givenName == nil { nextNumber += 1 }  // the name is this client's, whatever it ends up on
         console.line("\(name) · auto: trying a WebSocket, then SSE + POST, then long polling + POST")
 

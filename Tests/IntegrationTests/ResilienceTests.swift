@@ -94,9 +94,11 @@ import Testing
 
     @Test func withNothingBlockedItIsAWebSocket() async throws {
         let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
-        repl.send(["view quiet", "open auto /room/lobby/zoe", "send {\"text\":\"hi\"}", "quit"].joined(separator: "\n") + "\n")
+        repl.send(["view quiet", "open auto /room/lobby/zoe", "send {\"text\":\"hi\"}", "open auto /chat/zoe as c1", "open auto /nowhere", "quit"].joined(separator: "\n") + "\n")
         #expect(await repl.waitForExit() == 0)
         #expect(repl.stdout.contains("c1 · on a WebSocket"), "\(repl.stdout)")
         #expect(repl.stdout.contains("← c1 message"))
+        #expect(repl.stdout.contains("c1 is already open; close it or pick another name"))
+        #expect(repl.stdout.contains("open auto takes a conversation: /chat/NAME or /room/ROOM/NAME"))
     }
 }
