@@ -207,10 +207,6 @@ func formatDelay(_ duration: Duration) -> String {
 }
 
 extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
-    }
-
     var trimmingTrailingSpaces: String {
         String(reversed().drop { $0 == " " }.reversed())
     }

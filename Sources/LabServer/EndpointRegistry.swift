@@ -132,11 +132,6 @@ public final class EndpointRegistry: Sendable {
     }
 }
 
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
-}
 
 /// Live server-side WebSocket connections, so that switching an endpoint off or stopping the
 /// server can close them with a proper close frame instead of dropping them.

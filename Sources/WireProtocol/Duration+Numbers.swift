@@ -24,19 +24,3 @@ public func parseDuration(_ text: String) -> Duration? {
     if let value = Double(text), value >= 0 { return .milliseconds(value * 1000) }
     return nil
 }
-
-/// Wraps text at spaces to `width` columns; lines after the first start with `indent`.
-public func wrapWords(_ text: String, width: Int, indent: String = "  ") -> [String] {
-    var lines: [String] = []
-    var line = ""
-    for word in text.split(separator: " ") {
-        if !line.isEmpty, line.count + 1 + word.count > width {
-            lines.append(line)
-            line = indent + word
-        } else {
-            line += (line.isEmpty ? "" : " ") + word
-        }
-    }
-    if !line.isEmpty { lines.append(line) }
-    return lines
-}

@@ -302,10 +302,3 @@ struct WireRenderer {
 extension Character {
     var isControlish: Bool { unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" } }
 }
-
-extension String {
-    /// Pads to `width`; a longer string gets one space, so that columns never touch.
-    func padding(_ width: Int) -> String {
-        count > width ? self + " " : self + String(repeating: " ", count: width - count)
-    }
-}
