@@ -104,6 +104,13 @@ public final class WebSocketClient: Sendable {
         }
     }
 
+    /// Stops or resumes reading from the socket (NIO's autoRead). While off, the kernel's receive
+    /// buffer fills and TCP's window closes: the server sees a peer that takes nothing.
+    public func setReading(_ on: Bool) async throws {
+        try await channel.setOption(.autoRead, value: on).get()
+        if on { channel.read() }
+    }
+
     /// Sends one frame, masked with a fresh key, and returns once it is handed to the socket.
     public func send(_ opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true) async throws {
         if opcode == .connectionClose { state.closeSent() }

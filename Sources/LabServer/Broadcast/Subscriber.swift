@@ -80,7 +80,7 @@ public final class Subscriber: TopicReceiver {
         case .queued:
             let overflow = state.withLockedValue { state -> Int? in
                 state.pending += 1
-                return state.pending > session.lab.limits.outboundQueueLimit ? state.pending : nil
+                return state.pending > session.lab.outboundQueueLimit ? state.pending : nil
             }
             if let overflow {
                 cutOff(reason: "too slow: \(overflow) messages waiting")
