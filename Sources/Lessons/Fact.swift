@@ -30,6 +30,7 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
     case predictionReceived = "message.prediction"
     case jobProgress = "job.progress"
     case closedForPolicy = "ws.closed.policy"
+    case proxyHeld = "proxy.held"
 
     /// What the learner must make happen, in words, for `check`.
     public var explanation: String {
@@ -63,6 +64,7 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
         case .predictionReceived: "a prediction comes back, carrying its request_id"
         case .jobProgress: "a training job reports its progress"
         case .closedForPolicy: "the server closes a connection with 1008 policy violation"
+        case .proxyHeld: "a buffering proxy holds back part of a response (open sse … --buffering-proxy)"
         }
     }
 }

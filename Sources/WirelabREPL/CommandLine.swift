@@ -7,13 +7,14 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect]",
+        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--buffering-proxy]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
                 "Clients are named c1, c2, … unless you say `as NAME`; the newest becomes the current client.",
                 "--key sets the Sec-WebSocket-Key, e.g. the RFC 6455 sample dGhlIHNhbXBsZSBub25jZQ==.",
                 "open sse /events opens a Server-Sent Events client instead: every line of the stream is shown.",
+                "open sse /events --buffering-proxy goes through a proxy that holds response bodies 4096 bytes at a time, as nginx does unless told X-Accel-Buffering: no.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
                 "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",

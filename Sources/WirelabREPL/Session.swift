@@ -144,6 +144,8 @@ actor Session {
         let reconnect = words.contains("--reconnect")
         var words = words.filter { $0 != "--reconnect" }[...]
         var eventStream = false
+        let viaProxy = words.contains("--buffering-proxy")
+        words = words.filter { $0 != "--buffering-proxy" }
         if words.first == "sse" || words.first == "--sse" {
             eventStream = true
             words = words.dropFirst()
@@ -189,9 +191,10 @@ actor Session {
         }
         if eventStream {
             if reconnect { console.line(style.dim("(an event stream always reconnects by itself, as EventSource does)")) }
-            try await openEventStream(target, name: clientName, numbered: name == nil, token: token)
+            try await openEventStream(target, name: clientName, numbered: name == nil, token: token, viaProxy: viaProxy)
             return
         }
+        if viaProxy { throw UsageError("--buffering-proxy goes with open sse: it shows what buffering does to an event stream", usage: usage) }
         let firstMessageAuth = tokenTravels(to: target) == .firstMessage
         if let token, tokenTravels(to: target) == .query, !target.path.contains("token=") {
             // The guide's method 1: the token rides in the URL (and so in the request line, and in logs).
