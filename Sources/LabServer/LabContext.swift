@@ -61,6 +61,7 @@ public final class LabContext: Sendable {
     private let notificationsBox = NIOLockedValueBox<Notifications?>(nil)
     private let mode: NIOLockedValueBox<BroadcastMode>
     private let queueLimit: NIOLockedValueBox<Int>
+    private let notices = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// - Parameter tokenSecret: the key tokens are signed with; nil picks 32 random bytes.
     public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger, tokenSecret: [UInt8]? = nil) {
@@ -78,6 +79,18 @@ public final class LabContext: Sendable {
     public var broadcastMode: BroadcastMode {
         get { mode.withLockedValue { $0 } }
         set { mode.withLockedValue { $0 = newValue } }
+    }
+
+    /// Where the lab's own decisions about a connection go besides the log (the REPL prints them).
+    public var noticeHandler: (@Sendable (String) -> Void)? {
+        get { notices.withLockedValue { $0 } }
+        set { notices.withLockedValue { $0 = newValue } }
+    }
+
+    /// Logs a decision the lab took about a connection, and tells the notice handler.
+    func announce(_ text: String) {
+        logger.info("\(text)")
+        noticeHandler?(text)
     }
 
     /// Messages a queued receiver may fall behind before it is cut off (starts at

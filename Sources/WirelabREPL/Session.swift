@@ -60,6 +60,11 @@ actor Session {
         self.style = style
         self.randomness = randomness
         self.interactive = interactive
+        // What the lab decides on its own (cutting off a slow receiver) is shown, not only logged.
+        if let lab {
+            let emit = emitter(for: "lab")
+            lab.context.noticeHandler = { [style] text in emit([style.yellow("lab · ") + text]) }
+        }
     }
 
     // MARK: Running a line
@@ -253,7 +258,7 @@ actor Session {
     }
 
     /// Where a client's lines go: held for scripts, straight out on a terminal.
-    func emitter(for clientName: String) -> @Sendable ([String]) -> Void {
+    nonisolated func emitter(for clientName: String) -> @Sendable ([String]) -> Void {
         if let collator {
             return { collator.hold($0, client: clientName) }
         }
