@@ -104,7 +104,7 @@ extension Session {
         do {
             connection.http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
         } catch {
-            throw UsageError("http · cannot connect to \(target.host):\(target.port): \(error)")
+            throw UsageError("http · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
         add(connection, numbered: false, makeCurrent: false)
         return connection

@@ -86,10 +86,10 @@ actor Session {
         } catch is CancellationError {
             console.line("interrupted")
         } catch let error as UsageError {
-            console.line(style.red("error: ") + error.message)
+            console.line(style.red("error: ") + error.message.withVisibleControlCharacters)
             if let usage = error.usage { console.line("usage: " + usage) }
         } catch {
-            console.line(style.red("error: ") + "\(error)")
+            console.line(style.red("error: ") + "\(error)".withVisibleControlCharacters)
         }
         if let collator {
             await settle()
@@ -690,7 +690,7 @@ actor Session {
         clients.isEmpty ? "no client named \(name); there are none yet" : "no client named \(name); the clients are: \(clients.map(\.name).joined(separator: ", "))"
     }
 
-    private static func explain(_ error: any Error) -> String {
+    static func explain(_ error: any Error) -> String {
         let text = "\(error)"
         if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused (nothing listens on that port)" }
         if text.contains("timeout") || text.contains("Timeout") { return "timed out" }
