@@ -119,7 +119,9 @@ public final class BufferingProxy: Sendable {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            // The response is over: what is held goes on, then the client's connection ends too.
+            // The response is over: what is held goes on, then the client's connection ends too
+            // (unless the client left first, and closing it is what ended this side).
+            guard client.isActive else { return }
             if let head, !head.isEmpty { client.write(ByteBuffer(bytes: head), promise: nil) }
             if held.readableBytes > 0 { passOn() }
             client.close(promise: nil)

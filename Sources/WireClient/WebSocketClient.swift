@@ -45,6 +45,7 @@ public final class WebSocketClient: Sendable {
         to target: WebSocketTarget,
         requestKey: String,
         randomness: Randomness,
+        origin: String? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         tap: @escaping TapSink
     ) async throws -> ConnectOutcome {
@@ -69,6 +70,8 @@ public final class WebSocketClient: Sendable {
                     )
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: target.hostHeader)
+                    // What a browser adds to every upgrade: the page's origin.
+                    if let origin { headers.add(name: "Origin", value: origin) }
                     let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
                     let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
                         upgradeRequestHead: head,

@@ -17,12 +17,13 @@ public func wrapWords(_ text: String, width: Int, indent: String = "  ") -> [Str
 }
 
 extension String {
-    /// Control characters (C0 and DEL) written as `\xNN`: typed input echoed back in a message
-    /// stays visible, and an escape sequence in it cannot drive the terminal.
+    /// Control characters (C0 and DEL, except the line feeds that separate a message's lines)
+    /// written as `\xNN`: typed input echoed back in a message stays visible, and an escape
+    /// sequence in it cannot drive the terminal.
     public var withVisibleControlCharacters: String {
         var out = ""
         for scalar in unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
+            if (scalar.value < 0x20 && scalar != "\n") || scalar.value == 0x7F {
                 let hex = String(scalar.value, radix: 16)
                 out += "\\x" + (hex.count < 2 ? "0" : "") + hex
             } else {

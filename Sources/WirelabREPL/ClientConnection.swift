@@ -87,6 +87,8 @@ final class ClientConnection: Sendable {
         var requestKey = ""
         /// Where `send` posts, for a client that cannot send on its own connection (SSE, long polling).
         var postPath: String?
+        /// The `Origin` its upgrades claim (`open --origin`), as a browser page's would.
+        var origin: String?
         /// A long-poll answer's body as it arrives, until its Content-Length is in.
         var pollBody: [UInt8] = []
         var pollLength: Int?
@@ -204,6 +206,11 @@ final class ClientConnection: Sendable {
     var postPath: String? {
         get { state.withLockedValue { $0.postPath } }
         set { state.withLockedValue { $0.postPath = newValue } }
+    }
+
+    var origin: String? {
+        get { state.withLockedValue { $0.origin } }
+        set { state.withLockedValue { $0.origin = newValue } }
     }
 
     var backoff: Backoff? {

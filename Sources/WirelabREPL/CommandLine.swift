@@ -7,7 +7,7 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--buffering-proxy]",
+        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--origin URL] [--buffering-proxy]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
@@ -17,6 +17,7 @@ struct CommandHelp: Sendable {
                 "open sse /events --buffering-proxy goes through a proxy that holds response bodies 4096 bytes at a time, as nginx does unless told X-Accel-Buffering: no.",
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
                 "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
+                "--origin https://evil.example sends that Origin header, as a page from that site would: the lab refuses origins other than localhost pages and those it was started with (--allowed-origin).",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] GET|POST|PUT|PATCH|DELETE|HEAD PATH [BODY]",

@@ -165,8 +165,14 @@ actor Session {
         var name: String?
         var key: String?
         var explicitToken: String?
+        var origin: String?
         while let word = words.popFirst() {
             switch word {
+            case "--origin":
+                guard let value = words.popFirst(), value.hasPrefix("http://") || value.hasPrefix("https://") || value == "null" else {
+                    throw UsageError("--origin takes the page's origin, such as https://evil.example", usage: usage)
+                }
+                origin = value
             case "--token":
                 guard let value = words.popFirst() else { throw UsageError("--token needs a value", usage: usage) }
                 explicitToken = value
@@ -215,10 +221,11 @@ actor Session {
             name: clientName, target: target, requestKey: requestKey, hint: hint(for: target), style: style, settings: settings, emit: emit
         )
         lastAttempt = connection
-        console.line("\(clientName) · connecting to \(target)")
+        connection.origin = origin
+        console.line("\(clientName) · connecting to \(target)" + (origin.map { " as a page from \($0) would (Origin: \($0))" } ?? ""))
         let outcome: WebSocketClient.ConnectOutcome
         do {
-            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, tap: connection.observe)
+            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, origin: origin, tap: connection.observe)
         } catch let error as WebSocketClient.HandshakeFailed {
             throw UsageError("\(clientName) · \(error.description)")
         } catch {

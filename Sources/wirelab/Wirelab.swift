@@ -38,11 +38,23 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
+    @Option(
+        name: .customLong("allowed-origin"),
+        help: ArgumentHelp(
+            "A web origin (scheme://host[:port]) allowed to open WebSockets, besides pages on localhost; repeatable; * allows all. Others get 403.",
+            valueName: "origin"
+        )
+    )
+    var allowedOrigins: [String] = []
+
     func validate() throws {
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
         guard dashboardInterval >= 0.05 else { throw ValidationError("--dashboard-interval must be at least 0.05 s") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        for origin in allowedOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            throw ValidationError("--allowed-origin takes an origin such as https://app.example.com (or *), not \(origin)")
+        }
         if let names = onlyNames {
             let known = Endpoint.names
             for name in names where !known.contains(name) {
@@ -60,6 +72,7 @@ struct ServerOptions: ParsableArguments {
         configuration.host = host
         configuration.port = port
         configuration.only = onlyNames
+        configuration.allowedOrigins = allowedOrigins
         configuration.logger.logLevel = logLevel
         configuration.broadcastMode = naiveBroadcast ? .naive : .queued
         configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))
