@@ -10,7 +10,7 @@ struct Wirelab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wirelab",
         abstract: "See HTTP polling, SSE and WebSocket on the wire.",
-        subcommands: [Repl.self, Serve.self, Compare.self, LessonsCommand.self, Replay.self],
+        subcommands: [Repl.self, Serve.self, Compare.self, BenchCommand.self, LessonsCommand.self, Replay.self],
         defaultSubcommand: Repl.self
     )
 }
