@@ -19,7 +19,7 @@ test: system-deps python-peers build-release build-tests
 
 # Load on loopback, measured (see BENCHMARKS.md); never part of `make test`: CI machines are noisy.
 bench: system-deps build-release
-	.build/release/wirelab bench
+	scripts/bench-with-peers.sh
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
 verify-capture: build-release
