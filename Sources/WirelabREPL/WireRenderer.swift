@@ -107,7 +107,7 @@ struct WireRenderer {
             return ["\(arrow(.down)) │ " + Self.quote(raw, limit: 60).padding(30) + style.dim("\(endings) · " + Self.describe(meaning))]
         case .event(let event):
             let id = event.lastEventID.isEmpty ? "" : " · id \(event.lastEventID)"
-            return ["\(arrow(.down)) SSE event \(event.type)\(id) · " + Self.visible(event.data.count > 90 ? String(event.data.prefix(90)) + "…" : event.data)]
+            return ["\(arrow(.down)) SSE event \(event.type)\(id) · " + fitted(Self.visible(event.data), after: "← \(client) SSE event \(event.type)\(id) · ")]
         case .retry(let milliseconds):
             return view == .quiet ? [] : ["\(arrow(.down)) │ " + style.dim("(after a drop, the client will wait \(milliseconds) ms before reconnecting)")]
         case .discarded(let discarded):
@@ -246,10 +246,13 @@ struct WireRenderer {
             if let type = json["type"]?.stringValue { kind = type }
             summary = Self.visible(text)
         }
-        let head = "\(client) \(kind) · \(frame.wireSize) B · "
-        let room = max(24, columns - head.count - 3)
-        if summary.count > room { summary = String(summary.prefix(room - 1)) + "…" }
-        return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · \(summary)"
+        return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · " + fitted(summary, after: "→ \(client) \(kind) · \(frame.wireSize) B · ")
+    }
+
+    /// `text`, cut with "…" so that it fits on the line after `head` (one line per message).
+    func fitted(_ text: String, after head: String) -> String {
+        let room = max(24, columns - head.count - 1)
+        return text.count > room ? String(text.prefix(room - 1)) + "…" : text
     }
 
     private func quietSummary(_ frame: Frame) -> String {
