@@ -147,7 +147,7 @@ public final class Lab: Sendable {
                     }
                 }
             }
-            return LabChildChannel(inner: inner, registry: registry)
+            return LabChildChannel(inner: inner, registry: registry, maxMessageSize: limits.maxMessageSize)
         }
     }
 
