@@ -38,11 +38,18 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
+    @Option(help: ArgumentHelp("The largest WebSocket message the lab takes (bytes, or with KiB or MiB); a larger one is refused with close 1009.", valueName: "size"))
+    var maxMessageSize = "1MiB"
+
     func validate() throws {
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
         guard dashboardInterval >= 0.05 else { throw ValidationError("--dashboard-interval must be at least 0.05 s") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard let size = LabLimits.parseByteCount(maxMessageSize) else {
+            throw ValidationError("--max-message-size takes a number of bytes, or one with KiB or MiB (e.g. 65536, 64KiB, 16MiB), not '\(maxMessageSize)'")
+        }
+        guard LabLimits.messageSizeRange.contains(size) else { throw ValidationError("--max-message-size must be from 1 byte to 1 GiB") }
         if let names = onlyNames {
             let known = Endpoint.names
             for name in names where !known.contains(name) {
@@ -65,6 +72,7 @@ struct ServerOptions: ParsableArguments {
         configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))
         configuration.limits.dashboardInterval = .milliseconds(Int64(dashboardInterval * 1000))
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
+        if let size = LabLimits.parseByteCount(maxMessageSize) { configuration.limits.maxMessageSize = size }  // checked in validate()
         return configuration
     }
 }
