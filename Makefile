@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test conformance system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -16,6 +16,10 @@ test: system-deps python-peers build-release build-tests
 	.build/debug/wirelab replay transcripts/*.md
 	.build/debug/wirelab lessons --check
 	$(MAKE) --no-print-directory verify-capture
+
+# The RFC 6455 conformance suite alone (`make test` runs it too).
+conformance: build-tests
+	$(SWIFT) test --skip-build --filter ConformanceTests
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
 verify-capture: build-release
