@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test conformance system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test conformance bench system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -20,6 +20,10 @@ test: system-deps python-peers build-release build-tests
 # The RFC 6455 conformance suite alone (`make test` runs it too).
 conformance: build-tests
 	$(SWIFT) test --skip-build --filter ConformanceTests
+
+# Load on loopback, measured (see BENCHMARKS.md); never part of `make test`: CI machines are noisy.
+bench: system-deps build-release
+	scripts/bench-with-peers.sh
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
 verify-capture: build-release

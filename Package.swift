@@ -77,6 +77,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Load on a WebSocket server, measured: `wirelab bench`.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "WireProtocol", "WireClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Lessons: their files, checks and saved progress.
         .target(name: "Lessons", swiftSettings: swiftSettings),
         // The REPL, its commands, rendering and transcript replay.
@@ -93,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "wirelab",
             dependencies: [
-                "WirelabREPL", "LabServer", "Comparison", "Lessons", "WireClient", "WireProtocol",
+                "WirelabREPL", "LabServer", "Comparison", "Bench", "Lessons", "WireClient", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,6 +127,11 @@ let package = Package(
         .testTarget(
             name: "ComparisonTests",
             dependencies: ["Comparison", "WireProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: ["Bench", "LabServer", "WireProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -37,10 +37,16 @@ public final class EndpointRegistry: Sendable {
         }
     }
 
+    /// Which pages may open WebSockets (checked on every upgrade).
+    public let originPolicy: OriginPolicy
+
     /// - Parameter only: the names to switch on; nil switches all on.
-    public init(endpoints: [Endpoint], connections: LiveConnections = LiveConnections(), only: [String]? = nil) throws {
+    public init(
+        endpoints: [Endpoint], connections: LiveConnections = LiveConnections(), only: [String]? = nil, originPolicy: OriginPolicy = OriginPolicy()
+    ) throws {
         self.endpoints = endpoints
         self.connections = connections
+        self.originPolicy = originPolicy
         let names = endpoints.map(\.name)
         for name in only ?? [] where !names.contains(name) {
             throw UnknownEndpoint(name: name, known: names)

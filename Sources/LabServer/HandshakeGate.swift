@@ -32,6 +32,15 @@ extension EndpointRegistry {
                 body: "WebSocket upgrades are blocked here, as by a proxy or firewall that does not pass them (in the wirelab REPL: unblock ws).\n"
             )
         }
+        let origin = headers["Origin"].first
+        guard originPolicy.allows(origin) else {
+            return .refuse(
+                .forbidden,
+                body: "Origin \(origin ?? "") may not open WebSockets here. Browsers do not apply the same-origin policy to WebSocket "
+                    + "upgrades, so without this check any page could open one with the user's cookies (cross-site WebSocket hijacking). "
+                    + "Start the lab with --allowed-origin \(origin ?? "") to allow it.\n"
+            )
+        }
         let route: WebSocketRoute
         let parameters: [String: String]
         switch resolveWebSocket(path: path) {

@@ -18,6 +18,8 @@ public struct LabConfiguration: Sendable {
     public var port = 8000
     /// The endpoint names to switch on; nil switches all on.
     public var only: [String]?
+    /// Web origins allowed to open WebSockets besides loopback pages (``OriginPolicy``); `*` allows all.
+    public var allowedOrigins: [String] = []
     public var limits = LabLimits()
     public var clock = LabClock.system
     public var broadcastMode = BroadcastMode.queued
@@ -56,7 +58,10 @@ public final class Lab: Sendable {
             clock: configuration.clock, limits: configuration.limits, broadcastMode: configuration.broadcastMode, logger: configuration.logger,
             tokenSecret: configuration.tokenSecret
         )
-        self.registry = try EndpointRegistry(endpoints: Endpoint.makeAll(context), connections: context.connections, only: configuration.only)
+        self.registry = try EndpointRegistry(
+            endpoints: Endpoint.makeAll(context), connections: context.connections, only: configuration.only,
+            originPolicy: OriginPolicy(allowed: configuration.allowedOrigins)
+        )
     }
 
     /// Starts listening in the background. - Returns: the port it is listening on.
@@ -147,7 +152,7 @@ public final class Lab: Sendable {
                     }
                 }
             }
-            return LabChildChannel(inner: inner, registry: registry, maxMessageSize: limits.maxMessageSize)
+            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize)
         }
     }
 

@@ -60,6 +60,8 @@ public final class LabContext: Sendable {
     }
     private let notificationsBox = NIOLockedValueBox<Notifications?>(nil)
     private let mode: NIOLockedValueBox<BroadcastMode>
+    private let queueLimit: NIOLockedValueBox<Int>
+    private let notices = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// - Parameter tokenSecret: the key tokens are signed with; nil picks 32 random bytes.
     public init(clock: LabClock, limits: LabLimits, broadcastMode: BroadcastMode, logger: Logger, tokenSecret: [UInt8]? = nil) {
@@ -70,12 +72,32 @@ public final class LabContext: Sendable {
         var generator = SystemRandomNumberGenerator()
         self.auth = Authenticator(secret: tokenSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
+        self.queueLimit = NIOLockedValueBox(limits.outboundQueueLimit)
         self.notifications = Notifications(lab: self)
     }
 
     public var broadcastMode: BroadcastMode {
         get { mode.withLockedValue { $0 } }
         set { mode.withLockedValue { $0 = newValue } }
+    }
+
+    /// Where the lab's own decisions about a connection go besides the log (the REPL prints them).
+    public var noticeHandler: (@Sendable (String) -> Void)? {
+        get { notices.withLockedValue { $0 } }
+        set { notices.withLockedValue { $0 = newValue } }
+    }
+
+    /// Logs a decision the lab took about a connection, and tells the notice handler.
+    func announce(_ text: String) {
+        logger.info("\(text)")
+        noticeHandler?(text)
+    }
+
+    /// Messages a queued receiver may fall behind before it is cut off (starts at
+    /// `limits.outboundQueueLimit`).
+    public var outboundQueueLimit: Int {
+        get { queueLimit.withLockedValue { $0 } }
+        set { queueLimit.withLockedValue { $0 = max(1, newValue) } }
     }
 }
 
@@ -86,8 +108,14 @@ public struct LabLimits: Sendable {
     public var maxMessageSize = 1 << 20
     /// How often the server pings an idle connection; nil turns server pings off.
     public var pingInterval: Duration? = .seconds(30)
-    /// Messages waiting for one slow receiver before it is cut off (queued broadcast).
+    /// Messages waiting for one slow receiver before it is cut off (queued broadcast); the REPL's
+    /// `set broadcast queued --limit N` changes it while the lab runs.
     public var outboundQueueLimit = 256
+    /// The kernel send buffer of each server-side connection (SO_SNDBUF; Linux doubles it), nil
+    /// for the system's autotuning, which grows it to megabytes. Kept small, a receiver that stops
+    /// reading backs up into the lab's own queues within a few messages, where it can be seen and
+    /// limited, instead of hiding megabytes in the kernel.
+    public var socketSendBuffer: Int? = 64 << 10
     /// Messages a chat or room keeps for HTTP pollers.
     public var retainedMessages = 1000
     /// The longest a long poll may wait.

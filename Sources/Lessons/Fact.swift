@@ -21,6 +21,16 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
     case watchShown = "watch.shown"
     case messageCompared = "compare.message"
     case comparisonRun = "compare.run"
+    case errorReceived = "message.error"
+    case historyReceived = "message.history"
+    case typingReceived = "message.typing"
+    case leaveHeard = "message.left"
+    case notificationReceived = "message.notification"
+    case metricsReceived = "message.metrics"
+    case predictionReceived = "message.prediction"
+    case jobProgress = "job.progress"
+    case closedForPolicy = "ws.closed.policy"
+    case proxyHeld = "proxy.held"
 
     /// What the learner must make happen, in words, for `check`.
     public var explanation: String {
@@ -45,6 +55,35 @@ public enum Fact: String, Sendable, CaseIterable, Hashable {
         case .watchShown: "a watch hands messages on to the UI"
         case .messageCompared: "a message is compared over WebSocket and HTTP (send --compare)"
         case .comparisonRun: "a compare run finishes"
+        case .errorReceived: "a client receives an error message ({\"type\":\"error\"}) and stays connected"
+        case .historyReceived: "a client joining the live chat receives the history"
+        case .typingReceived: "a client receives a typing indicator"
+        case .leaveHeard: "a client hears that someone left (user_left, left, or a system message)"
+        case .notificationReceived: "a notification made by an HTTP call reaches its user (pushed on a connection, or found by a poll)"
+        case .metricsReceived: "the dashboard pushes a metrics message"
+        case .predictionReceived: "a prediction comes back, carrying its request_id"
+        case .jobProgress: "a training job reports its progress"
+        case .closedForPolicy: "the server closes a connection with 1008 policy violation"
+        case .proxyHeld: "a buffering proxy holds back part of a response (open sse … --buffering-proxy)"
+        }
+    }
+}
+
+extension Fact {
+    /// What a JSON message the server pushed proves, by its `type` (and, for the live chat's
+    /// system messages, its text): the lab's messages keep the guide's shapes, so the type says it.
+    public static func received(type: String?, text: String? = nil, isPrediction: Bool = false) -> Fact? {
+        switch type {
+        case "error": .errorReceived
+        case "history": .historyReceived
+        case "typing": .typingReceived
+        case "user_left", "left": .leaveHeard
+        case "system" where text?.hasSuffix(" left") == true: .leaveHeard
+        case "notification": .notificationReceived
+        case "metrics": .metricsReceived
+        case "progress": .jobProgress
+        case nil where isPrediction: .predictionReceived
+        default: nil
         }
     }
 }

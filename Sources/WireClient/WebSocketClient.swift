@@ -45,6 +45,7 @@ public final class WebSocketClient: Sendable {
         to target: WebSocketTarget,
         requestKey: String,
         randomness: Randomness,
+        origin: String? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         tap: @escaping TapSink
     ) async throws -> ConnectOutcome {
@@ -69,6 +70,8 @@ public final class WebSocketClient: Sendable {
                     )
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: target.hostHeader)
+                    // What a browser adds to every upgrade: the page's origin.
+                    if let origin { headers.add(name: "Origin", value: origin) }
                     let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
                     let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
                         upgradeRequestHead: head,
@@ -102,6 +105,13 @@ public final class WebSocketClient: Sendable {
             let head = try await response.get()
             return .refused(status: head.status.code, reason: head.status.reasonPhrase)
         }
+    }
+
+    /// Stops or resumes reading from the socket (NIO's autoRead). While off, the kernel's receive
+    /// buffer fills and TCP's window closes: the server sees a peer that takes nothing.
+    public func setReading(_ on: Bool) async throws {
+        try await channel.setOption(.autoRead, value: on).get()
+        if on { channel.read() }
     }
 
     /// Sends one frame, masked with a fresh key, and returns once it is handed to the socket.

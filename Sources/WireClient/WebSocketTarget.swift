@@ -27,7 +27,7 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
             throw BadURL(description: "\(text) needs TLS; wirelab's tapped client speaks plain ws:// so that every byte can be shown")
         }
         guard let (scheme, defaultPort) = schemes.first(where: { text.hasPrefix($0.key) }) else {
-            throw BadURL(description: "\(text) is not a WebSocket URL; use /path on the lab or ws://host:port/path")
+            throw BadURL(description: "\(text) is neither a path on the lab nor a URL wirelab can open; use /path, ws://host:port/path or http://host:port/path")
         }
         let rest = text.dropFirst(scheme.count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" }

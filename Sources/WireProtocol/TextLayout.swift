@@ -17,6 +17,22 @@ public func wrapWords(_ text: String, width: Int, indent: String = "  ") -> [Str
 }
 
 extension String {
+    /// Control characters (C0 and DEL, except the line feeds that separate a message's lines)
+    /// written as `\xNN`: typed input echoed back in a message stays visible, and an escape
+    /// sequence in it cannot drive the terminal.
+    public var withVisibleControlCharacters: String {
+        var out = ""
+        for scalar in unicodeScalars {
+            if (scalar.value < 0x20 && scalar != "\n") || scalar.value == 0x7F {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// Pads to `width`; a longer string gets one space, so that columns never touch.
     public func padding(_ width: Int) -> String {
         count > width ? self + " " : self + String(repeating: " ", count: width - count)

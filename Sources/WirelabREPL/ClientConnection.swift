@@ -87,6 +87,8 @@ final class ClientConnection: Sendable {
         var requestKey = ""
         /// Where `send` posts, for a client that cannot send on its own connection (SSE, long polling).
         var postPath: String?
+        /// The `Origin` its upgrades claim (`open --origin`), as a browser page's would.
+        var origin: String?
         /// A long-poll answer's body as it arrives, until its Content-Length is in.
         var pollBody: [UInt8] = []
         var pollLength: Int?
@@ -181,12 +183,34 @@ final class ClientConnection: Sendable {
         return from != own
     }
 
+    /// The facts a pushed JSON message proves (a history, a notification, a job's progress, …).
+    private func recordMessageFacts(_ payload: [UInt8]) {
+        guard let message = try? JSON(parsing: String(decoding: payload, as: UTF8.self)) else { return }
+        let fact = Fact.received(type: message["type"]?.stringValue, text: message["text"]?.stringValue,
+                                 isPrediction: message["prediction"] != nil)
+        if let fact { settings.record(fact) }
+    }
+
+    /// A poll's answer holds the same messages in `messages` (the HTTP twins' shape).
+    private func recordPolledFacts(_ body: [UInt8]) {
+        guard let answer = try? JSON(parsing: String(decoding: body, as: UTF8.self)),
+              case .array(let messages)? = answer["messages"] else { return }
+        for message in messages {
+            if let fact = Fact.received(type: message["type"]?.stringValue, text: message["text"]?.stringValue) { settings.record(fact) }
+        }
+    }
+
     /// Something a lesson's check may look for.
     func record(_ fact: Fact) { settings.record(fact) }
 
     var postPath: String? {
         get { state.withLockedValue { $0.postPath } }
         set { state.withLockedValue { $0.postPath = newValue } }
+    }
+
+    var origin: String? {
+        get { state.withLockedValue { $0.origin } }
+        set { state.withLockedValue { $0.origin = newValue } }
     }
 
     var backoff: Backoff? {
@@ -373,11 +397,15 @@ final class ClientConnection: Sendable {
                 state.reconnectionTime = parser.reconnectionTime ?? state.reconnectionTime
                 state.sseEvents += items.filter { if case .event = $0 { true } else { false } }.count
                 state.eventData += items.compactMap { if case .event(let event) = $0 { event.data } else { nil } }
-                if items.contains(where: { if case .event = $0 { true } else { false } }) { settings.record(.sseEvent) }
+                for case .event(let event) in items {
+                    settings.record(.sseEvent)
+                    recordMessageFacts(Array(event.data.utf8))
+                }
                 state.sse = parser
                 return items.flatMap { renderer.render(sseItem: $0) }
             }
             if kind == .webSocket { state.handshake.append(event) }
+            if direction == .down, kind == .http || kind == .longPolling { recordPolledFacts(body) }
             return renderer.render(body: body, direction: direction)
         case .chunkFraming(let direction, let bytes):
             return renderer.render(chunkFraming: bytes, direction: direction)
@@ -393,6 +421,7 @@ final class ClientConnection: Sendable {
             if frame.opcode == .close {
                 if direction == .up { state.closeFrameUp = frame } else { state.closeFrameDown = frame }
                 if state.closeFrameUp != nil && state.closeFrameDown != nil { settings.record(.closeCompleted) }
+                if direction == .down, frame.closeBody?.code == .policyViolation { settings.record(.closedForPolicy) }
             }
             switch (direction, frame.opcode) {
             case (.up, .text): settings.record(.textSent)
@@ -400,6 +429,7 @@ final class ClientConnection: Sendable {
             case (.down, .text):
                 settings.record(.textReceived)
                 if isFromAnother(frame.payload) { settings.record(.messageFromAnother) }
+                recordMessageFacts(frame.payload)
             case (.up, .ping): settings.record(.pingSent)
             case (.down, .pong): settings.record(.pongReceived)
             default: break

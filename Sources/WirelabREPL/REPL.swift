@@ -82,7 +82,14 @@ public enum REPL {
             lab: lab, labAddress: address, console: console, style: style, randomness: Randomness(options.entropy), interactive: interactive,
             progressPath: options.progressPath, lessonDirectory: options.lessonDirectory
         )
-        console.lines(banner(lab: lab, address: address, style: style))
+        var lines = banner(lab: lab, address: address, style: style)
+        if interactive {
+            // Wrapped at words for the terminal; scripts and transcripts keep whole lines.
+            await session.fitToTerminal()
+            let width = session.settings.columns
+            lines = lines.flatMap { wrapWords($0, width: width) }
+        }
+        console.lines(lines)
         return session
     }
 

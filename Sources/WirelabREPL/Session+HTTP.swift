@@ -104,7 +104,7 @@ extension Session {
         do {
             connection.http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
         } catch {
-            throw UsageError("http · cannot connect to \(target.host):\(target.port): \(error)")
+            throw UsageError("http · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
         add(connection, numbered: false, makeCurrent: false)
         return connection
@@ -143,21 +143,46 @@ extension Session {
     /// reconnects after the server's `retry:` and sends `Last-Event-ID`, as a browser's
     /// EventSource does; `close` stops it for good.
     @discardableResult
-    func openEventStream(_ target: WebSocketTarget, name: String, numbered: Bool, token: String?, postPath: String? = nil) async throws -> ClientConnection {
+    func openEventStream(
+        _ target: WebSocketTarget, name: String, numbered: Bool, token: String?, postPath: String? = nil, viaProxy: Bool = false
+    ) async throws -> ClientConnection {
         let connection = ClientConnection(name: name, kind: .eventStream, target: target, style: style, settings: settings, emit: emitter(for: name))
         connection.postPath = postPath
         setFocus(name)
         console.line("\(name) · opening an event stream: GET \(target.path) on \(target.host):\(target.port)")
         let emit = emitter(for: name)
         let style = self.style
+        var proxy: BufferingProxy?
+        if viaProxy {
+            proxy = try await BufferingProxy.start(upstreamHost: target.host, upstreamPort: target.port) { report in
+                switch report {
+                case .holding(let held, let bufferSize):
+                    connection.record(.proxyHeld)
+                    let line = style.yellow("\(name) · the proxy holds \(held) bytes of the body") + style.dim(" · it passes nothing on before \(bufferSize) have collected")
+                    // The head the proxy passed on may still be on its way to the client: say it after that.
+                    Task {
+                        await connection.wait(upTo: .seconds(1)) { $0.responsesDown > 0 }
+                        // The head is counted just before its lines are printed; let them go first.
+                        try? await Task.sleep(for: .milliseconds(20))
+                        emit([line])
+                    }
+                case .passedOn(let bytes):
+                    emit([style.dim("\(name) · the proxy passes on \(bytes) held bytes at once")])
+                }
+            }
+            console.line("\(name) · through a buffering proxy on loopback: it passes the response head on at once, then holds the body until 4096 bytes collect; like many proxies, it ignores X-Accel-Buffering")
+        }
+        let connectHost = proxy?.host ?? target.host
+        let connectPort = proxy?.port ?? target.port
         let opened = Task {
+            defer { if let proxy { Task { await proxy.stop() } } }
             var attempt = 0
             while !connection.closedByUser {
                 attempt += 1
                 connection.beginConnection()
                 let http: HTTPConnection
                 do {
-                    http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
+                    http = try await HTTPConnection.connect(host: connectHost, port: connectPort, tap: connection.observe)
                 } catch {
                     emit([style.red("\(name) · cannot connect: \(error)") + (attempt > 1 ? " · giving up" : "")])
                     return

@@ -42,7 +42,9 @@ extension Session {
                 connection.beginConnection(requestKey: key)
                 let outcome: WebSocketClient.ConnectOutcome
                 do {
-                    outcome = try await WebSocketClient.connect(to: connection.target, requestKey: key, randomness: randomness, tap: connection.observe)
+                    outcome = try await WebSocketClient.connect(
+                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, tap: connection.observe
+                    )
                 } catch {
                     end = .unreachable
                     continue

@@ -60,6 +60,11 @@ actor Session {
         self.style = style
         self.randomness = randomness
         self.interactive = interactive
+        // What the lab decides on its own (cutting off a slow receiver) is shown, not only logged.
+        if let lab {
+            let emit = emitter(for: "lab")
+            lab.context.noticeHandler = { [style] text in emit([style.yellow("lab · ") + text]) }
+        }
     }
 
     // MARK: Running a line
@@ -81,10 +86,10 @@ actor Session {
         } catch is CancellationError {
             console.line("interrupted")
         } catch let error as UsageError {
-            console.line(style.red("error: ") + error.message)
+            console.line(style.red("error: ") + error.message.withVisibleControlCharacters)
             if let usage = error.usage { console.line("usage: " + usage) }
         } catch {
-            console.line(style.red("error: ") + "\(error)")
+            console.line(style.red("error: ") + "\(error)".withVisibleControlCharacters)
         }
         if let collator {
             await settle()
@@ -107,7 +112,7 @@ actor Session {
         case "endpoints": listEndpoints()
         case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
         case "wait": try await wait(try splitWords(rest))
-        case "set": try set(try splitWords(rest))
+        case "set": try await set(try splitWords(rest))
         case "http": try await http(rest)
         case "login": try await login(try splitWords(rest))
         case "logout": logout()
@@ -144,6 +149,8 @@ actor Session {
         let reconnect = words.contains("--reconnect")
         var words = words.filter { $0 != "--reconnect" }[...]
         var eventStream = false
+        let viaProxy = words.contains("--buffering-proxy")
+        words = words.filter { $0 != "--buffering-proxy" }
         if words.first == "sse" || words.first == "--sse" {
             eventStream = true
             words = words.dropFirst()
@@ -158,8 +165,14 @@ actor Session {
         var name: String?
         var key: String?
         var explicitToken: String?
+        var origin: String?
         while let word = words.popFirst() {
             switch word {
+            case "--origin":
+                guard let value = words.popFirst(), value.hasPrefix("http://") || value.hasPrefix("https://") || value == "null" else {
+                    throw UsageError("--origin takes the page's origin, such as https://evil.example", usage: usage)
+                }
+                origin = value
             case "--token":
                 guard let value = words.popFirst() else { throw UsageError("--token needs a value", usage: usage) }
                 explicitToken = value
@@ -189,9 +202,10 @@ actor Session {
         }
         if eventStream {
             if reconnect { console.line(style.dim("(an event stream always reconnects by itself, as EventSource does)")) }
-            try await openEventStream(target, name: clientName, numbered: name == nil, token: token)
+            try await openEventStream(target, name: clientName, numbered: name == nil, token: token, viaProxy: viaProxy)
             return
         }
+        if viaProxy { throw UsageError("--buffering-proxy goes with open sse: it shows what buffering does to an event stream", usage: usage) }
         let firstMessageAuth = tokenTravels(to: target) == .firstMessage
         if let token, tokenTravels(to: target) == .query, !target.path.contains("token=") {
             // The guide's method 1: the token rides in the URL (and so in the request line, and in logs).
@@ -207,10 +221,11 @@ actor Session {
             name: clientName, target: target, requestKey: requestKey, hint: hint(for: target), style: style, settings: settings, emit: emit
         )
         lastAttempt = connection
-        console.line("\(clientName) · connecting to \(target)")
+        connection.origin = origin
+        console.line("\(clientName) · connecting to \(target)" + (origin.map { " as a page from \($0) would (Origin: \($0))" } ?? ""))
         let outcome: WebSocketClient.ConnectOutcome
         do {
-            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, tap: connection.observe)
+            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, origin: origin, tap: connection.observe)
         } catch let error as WebSocketClient.HandshakeFailed {
             throw UsageError("\(clientName) · \(error.description)")
         } catch {
@@ -250,7 +265,7 @@ actor Session {
     }
 
     /// Where a client's lines go: held for scripts, straight out on a terminal.
-    func emitter(for clientName: String) -> @Sendable ([String]) -> Void {
+    nonisolated func emitter(for clientName: String) -> @Sendable ([String]) -> Void {
         if let collator {
             return { collator.hold($0, client: clientName) }
         }
@@ -292,38 +307,95 @@ actor Session {
             return
         }
         let client = try requireOpen(connection)
+        var rest = Substring(text)
+        var copies = 1
+        if rest.hasPrefix("--repeat") {
+            let words = rest.dropFirst("--repeat".count).drop { $0 == " " }.split(separator: " ", maxSplits: 1)
+            guard let count = words.first.flatMap({ Int($0) }), (1...1000).contains(count), words.count == 2 else {
+                throw UsageError("--repeat takes a count from 1 to 1000 and then the message, e.g. --repeat 20 --fill 50000 {}", usage: usage)
+            }
+            copies = count
+            rest = words[1]
+        }
+        var spacing: Duration?
+        if copies > 1, rest.hasPrefix("--every") {
+            let words = rest.dropFirst("--every".count).drop { $0 == " " }.split(separator: " ", maxSplits: 1)
+            guard let every = words.first.flatMap({ parseDuration(String($0)) }), every <= .seconds(10), words.count == 2 else {
+                throw UsageError("--every takes a duration up to 10s and then the message, e.g. --repeat 10 --every 50ms hello", usage: usage)
+            }
+            spacing = every
+            rest = words[1]
+        }
         var opcode = WebSocketOpcode.text
-        var payload: [UInt8]
-        if text.hasPrefix("--binary") {
-            let hex = text.dropFirst("--binary".count).trimmingCharacters(in: .whitespaces)
+        var payloads: [[UInt8]]
+        if rest.hasPrefix("--binary") {
+            let hex = rest.dropFirst("--binary".count).trimmingCharacters(in: .whitespaces)
             guard let bytes = parseHex(hex), !hex.isEmpty else {
                 throw UsageError("--binary takes hex digits in pairs, e.g. --binary 01ff", usage: usage)
             }
             opcode = .binary
-            payload = bytes
-        } else if text.hasPrefix("--fill") {
-            let count = text.dropFirst("--fill".count).trimmingCharacters(in: .whitespaces)
-            guard let size = Int(count), size >= 0, size <= 16 << 20 else {
+            payloads = Array(repeating: bytes, count: copies)
+        } else if rest.hasPrefix("--fill") {
+            let words = rest.dropFirst("--fill".count).drop { $0 == " " }.split(separator: " ", maxSplits: 1)
+            guard let size = words.first.flatMap({ Int($0) }), size >= 0, size <= 16 << 20 else {
                 throw UsageError("--fill takes a byte count from 0 to 16777216, e.g. --fill 70000", usage: usage)
             }
-            let pattern = Array("abcdefghijklmnopqrstuvwxyz".utf8)
-            payload = (0..<size).map { pattern[$0 % pattern.count] }
-        } else if text.hasPrefix("--raw") {
-            let raw = String(text.dropFirst("--raw".count).drop { $0 == " " })
-            guard !raw.isEmpty else { throw UsageError("send --raw needs a message", usage: usage) }
-            payload = Array(raw.utf8)
-        } else {
-            guard !text.isEmpty else { throw UsageError("send needs a message", usage: usage) }
-            // What looks like JSON is checked before it goes: a typo should not cost a round trip.
-            if text.hasPrefix("{") || text.hasPrefix("[") {
-                try checkJSON(text, resend: "send --raw \(text)")
+            if words.count == 2 {
+                payloads = try filledTexts(template: String(words[1]), size: size, copies: copies).map { Array($0.utf8) }
+            } else {
+                payloads = Array(repeating: Self.letters(size), count: copies)
             }
-            payload = Array(text.utf8)
+        } else if rest.hasPrefix("--raw") {
+            let raw = String(rest.dropFirst("--raw".count).drop { $0 == " " })
+            guard !raw.isEmpty else { throw UsageError("send --raw needs a message", usage: usage) }
+            payloads = Array(repeating: Array(raw.utf8), count: copies)
+        } else {
+            guard !rest.isEmpty else { throw UsageError("send needs a message", usage: usage) }
+            // What looks like JSON is checked before it goes: a typo should not cost a round trip.
+            if rest.hasPrefix("{") || rest.hasPrefix("[") {
+                try checkJSON(String(rest), resend: "send --raw \(rest)")
+            }
+            payloads = Array(repeating: Array(rest.utf8), count: copies)
         }
         let before = connection.framesDown
-        try await client.send(opcode, payload: payload)
+        if let spacing {
+            for (index, payload) in payloads.enumerated() {
+                if index > 0 { try await Task.sleep(for: spacing) }
+                try await client.send(opcode, payload: payload)
+            }
+        } else if opcode == .text && payloads.count > 1 {
+            // One flush for the lot, so they leave back to back, as a busy client's would.
+            try await client.sendTexts(payloads.map { String(decoding: $0, as: UTF8.self) })
+        } else {
+            for payload in payloads { try await client.send(opcode, payload: payload) }
+        }
         if !interactive {
             await connection.wait(upTo: .seconds(3)) { $0.framesDown > before || $0.isClosed }
+        }
+    }
+
+    /// `size` letters, a-z over and over: easy to count, and plain ASCII, so bytes = characters.
+    private static func letters(_ size: Int, after prefix: String = "") -> [UInt8] {
+        let pattern = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+        return Array(prefix.utf8.prefix(size)) + (0..<max(0, size - prefix.utf8.count)).map { pattern[$0 % pattern.count] }
+    }
+
+    /// A JSON object with its `text` set to `size` letters (the field every chat endpoint reads);
+    /// numbered `1:`, `2:`, … when repeated, so the copies can be told apart where they arrive.
+    private func filledTexts(template: String, size: Int, copies: Int) throws -> [String] {
+        let usage = CommandHelp.named("send")!.usage
+        guard let parsed = try? JSON(parsing: template), case .object(let members) = parsed else {
+            throw UsageError("--fill N {…} takes a JSON object and sets its \"text\" to N letters, e.g. --fill 600 {\"type\":\"message\"}", usage: usage)
+        }
+        return (1...copies).map { number in
+            let text = String(decoding: Self.letters(size, after: copies > 1 ? "\(number):" : ""), as: UTF8.self)
+            var filled = members.filter { $0.0 != "text" }
+            if let index = members.firstIndex(where: { $0.0 == "text" }) {
+                filled.insert(("text", .string(text)), at: index)
+            } else {
+                filled.append(("text", .string(text)))
+            }
+            return JSON.object(filled).text
         }
     }
 
@@ -498,28 +570,55 @@ actor Session {
         await lab.registry.connections.closeAll(endpoint: name, code: .goingAway, reason: EndpointRegistry.switchedOffReason(name))
     }
 
-    private func set(_ words: [String]) throws {
+    private func set(_ words: [String]) async throws {
         let usage = CommandHelp.named("set")!.usage
         switch words.first {
         case "reconnect": return try setReconnect(Array(words.dropFirst()))
         case "heartbeat": return try setHeartbeat(Array(words.dropFirst()))
+        case "reading": return try await setReading(Array(words.dropFirst()))
         default: break
         }
-        guard words.count == 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
+        guard words.count >= 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
         switch words[0] {
         case "broadcast":
             let lab = try requireLab()
             guard let mode = BroadcastMode(rawValue: words[1]) else {
                 throw UsageError("broadcast is queued or naive, not \(words[1])", usage: usage)
             }
+            let options = Array(words.dropFirst(2))
+            if !options.isEmpty {
+                guard mode == .queued, options.count == 2, options[0] == "--limit", let limit = Int(options[1]), (1...100_000).contains(limit) else {
+                    throw UsageError("only queued takes an option: --limit N (1 to 100000 messages)", usage: usage)
+                }
+                lab.context.outboundQueueLimit = limit
+            }
             lab.context.broadcastMode = mode
             switch mode {
-            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.limits.outboundQueueLimit) messages behind")
+            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.outboundQueueLimit) messages behind")
             case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
             }
         default:
-            throw UsageError("no setting named \(words[0]); the settings are: broadcast, reconnect, heartbeat", usage: usage)
+            throw UsageError("no setting named \(words[0]); the settings are: broadcast, reconnect, heartbeat, reading", usage: usage)
         }
+    }
+
+    /// `set reading off|on`: the current client stops (or goes back to) reading its socket, the way
+    /// a frozen tab or a phone on a bad link stops taking bytes while its TCP connection lives on.
+    private func setReading(_ words: [String]) async throws {
+        let usage = CommandHelp.named("set")!.usage
+        guard words.count == 1, let on = ["on": true, "off": false][words[0]] else {
+            throw UsageError("set reading takes on or off", usage: usage)
+        }
+        let connection = try requireCurrent()
+        guard connection.kind == .webSocket else { throw UsageError("set reading works on WebSocket clients; \(connection.name) is not one") }
+        let client = try requireOpen(connection)
+        // Said first: once reading resumes, what waited arrives at once and is shown below this.
+        if on {
+            console.line("\(connection.name) reads its socket again · what waited in the buffers arrives now")
+        } else {
+            console.line("\(connection.name) stops reading its socket · the connection stays open; its receive buffer, then the server's send buffer, fill up and stay full")
+        }
+        try await client.setReading(on)
     }
 
     private func showLast(_ words: [String]) throws {
@@ -598,7 +697,7 @@ actor Session {
         clients.isEmpty ? "no client named \(name); there are none yet" : "no client named \(name); the clients are: \(clients.map(\.name).joined(separator: ", "))"
     }
 
-    private static func explain(_ error: any Error) -> String {
+    static func explain(_ error: any Error) -> String {
         let text = "\(error)"
         if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused (nothing listens on that port)" }
         if text.contains("timeout") || text.contains("Timeout") { return "timed out" }

@@ -59,6 +59,7 @@ struct WireRenderer {
         if lower.hasPrefix("sec-websocket-key:") { return "16 random bytes, base64; the server must prove it read them" }
         if lower.hasPrefix("sec-websocket-version:") { return "13 is RFC 6455, the only version in use" }
         if lower.hasPrefix("sec-websocket-accept:") { return "base64(SHA-1(key + GUID)), checked below" }
+        if lower.hasPrefix("origin:") { return "the page that opens the socket; browsers always send it, and the server must check it" }
         return ""
     }
 

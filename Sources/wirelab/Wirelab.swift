@@ -10,7 +10,7 @@ struct Wirelab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wirelab",
         abstract: "See HTTP polling, SSE and WebSocket on the wire.",
-        subcommands: [Repl.self, Serve.self, Compare.self, LessonsCommand.self, Replay.self],
+        subcommands: [Repl.self, Serve.self, Compare.self, BenchCommand.self, LessonsCommand.self, Replay.self],
         defaultSubcommand: Repl.self
     )
 }
@@ -38,6 +38,15 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
+    @Option(
+        name: .customLong("allowed-origin"),
+        help: ArgumentHelp(
+            "A web origin (scheme://host[:port]) allowed to open WebSockets, besides pages on localhost; repeatable; * allows all. Others get 403.",
+            valueName: "origin"
+        )
+    )
+    var allowedOrigins: [String] = []
+
     @Option(help: ArgumentHelp("The largest WebSocket message the lab takes (bytes, or with KiB or MiB); a larger one is refused with close 1009.", valueName: "size"))
     var maxMessageSize = "1MiB"
 
@@ -46,6 +55,9 @@ struct ServerOptions: ParsableArguments {
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
         guard dashboardInterval >= 0.05 else { throw ValidationError("--dashboard-interval must be at least 0.05 s") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        for origin in allowedOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            throw ValidationError("--allowed-origin takes an origin such as https://app.example.com (or *), not \(origin)")
+        }
         guard let size = LabLimits.parseByteCount(maxMessageSize) else {
             throw ValidationError("--max-message-size takes a number of bytes, or one with KiB or MiB (e.g. 65536, 64KiB, 16MiB), not '\(maxMessageSize)'")
         }
@@ -67,6 +79,7 @@ struct ServerOptions: ParsableArguments {
         configuration.host = host
         configuration.port = port
         configuration.only = onlyNames
+        configuration.allowedOrigins = allowedOrigins
         configuration.logger.logLevel = logLevel
         configuration.broadcastMode = naiveBroadcast ? .naive : .queued
         configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))

@@ -355,7 +355,7 @@ final class StalledConnection: Sendable {
     /// Turns reading on: whatever the kernel holds is read, then the end of the connection, if
     /// the server has closed it.
     func startReading() async throws {
-        try await channel.setOption(.autoRead, value: true)
+        try await channel.setOption(.autoRead, value: true).get()
         channel.read()
     }
 

@@ -35,7 +35,7 @@ import Testing
     @Test func aCheckLooksAtTheWireNotAtWhatWasTyped() async throws {
         // Talking to yourself in the chat is not "a message from another client".
         let repl = try ChildProcess(Paths.wirelab, ["--port", "0"], environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path + "/wirelab-self-\(UUID().uuidString)"])
-        repl.send(["lesson 8", "open /ws/chat/ann as ann", "ann: {\"text\":\"me\"}", "check", "open /ws/chat/bob as bob", "ann: {\"text\":\"you\"}", "check", "quit"].joined(separator: "\n") + "\n")
+        repl.send(["lesson 5", "open /ws/chat/ann as ann", "ann: {\"text\":\"me\"}", "check", "open /ws/chat/bob as bob", "ann: {\"text\":\"you\"}", "check", "quit"].joined(separator: "\n") + "\n")
         #expect(await repl.waitForExit() == 0)
         let output = repl.stdout
         #expect(output.contains("not yet"), "\(output)")

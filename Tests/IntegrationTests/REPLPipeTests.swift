@@ -51,6 +51,39 @@ import Testing
         #expect(repl.stderr.isEmpty, "stderr: \(repl.stderr)")
     }
 
+    @Test func repeatedAndFilledMessagesReachTheChat() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
+        let lines = [
+            "view quiet", "open /ws/chat?username=ann as ann",
+            #"ann: --fill 600 {"type":"message","text":"x"}"#,
+            #"ann: --repeat 3 --every 10ms --fill 12 {"type":"message"}"#,
+            "ann: --repeat 0 hi", "ann: --repeat 2 --every soon hi", "ann: --fill 5 [1]",
+            "set reading sideways", "set broadcast naive --limit 3", "set broadcast queued --limit 3",
+            "set reading off", "set reading on", "open sse /events as feed", "set reading off",
+        ]
+        repl.send(lines.joined(separator: "\n") + "\nquit\n")
+        #expect(await repl.waitForExit() == 0)
+        let output = repl.stdout
+        // 600 letters go up; the live chat cuts them to its 500.
+        let letters = String(repeating: "abcdefghijklmnopqrstuvwxyz", count: 24)
+        #expect(output.contains("→ ann message · 636 B"))
+        #expect(output.contains("← ann message · 587 B"))
+        #expect(!output.contains(String(letters.prefix(501))))
+        for number in 1...3 {
+            #expect(output.contains(#"{"type":"message","text":"\#(number):abcdefghij"}"#))
+        }
+        #expect(output.contains("--repeat takes a count from 1 to 1000"))
+        #expect(output.contains("--every takes a duration up to 10s"))
+        #expect(output.contains("--fill N {…} takes a JSON object"))
+        #expect(output.contains("set reading takes on or off"))
+        #expect(output.contains("only queued takes an option: --limit N"))
+        #expect(output.contains("cut off when 3 messages behind"))
+        #expect(output.contains("ann stops reading its socket"))
+        #expect(output.contains("ann reads its socket again"))
+        #expect(output.contains("set reading works on WebSocket clients; feed is not one"))
+        #expect(repl.stderr.isEmpty, "stderr: \(repl.stderr)")
+    }
+
     @Test func endOfInputEndsCleanly() async throws {
         let repl = try ChildProcess(Paths.wirelab, ["--port", "0"])
         repl.send("open /ws/echo\n")

@@ -72,6 +72,21 @@ struct LessonTests {
         #expect(log.missing([.textSent], since: mark).isEmpty)
     }
 
+    @Test("a pushed message proves a fact by its type, in the guide's shapes")
+    func factsFromMessageTypes() {
+        #expect(Fact.received(type: "history") == .historyReceived)
+        #expect(Fact.received(type: "typing") == .typingReceived)
+        #expect(Fact.received(type: "user_left") == .leaveHeard)
+        #expect(Fact.received(type: "left") == .leaveHeard)
+        #expect(Fact.received(type: "system", text: "ben left") == .leaveHeard)
+        #expect(Fact.received(type: "system", text: "ben joined") == nil)
+        #expect(Fact.received(type: "notification") == .notificationReceived)
+        #expect(Fact.received(type: "progress") == .jobProgress)
+        #expect(Fact.received(type: nil, isPrediction: true) == .predictionReceived)
+        #expect(Fact.received(type: nil) == nil)
+        #expect(Fact.received(type: "message") == nil)
+    }
+
     @Test("progress survives a restart; a corrupt file is set aside, not fatal")
     func progressStore() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wirelab-progress-\(UUID().uuidString)").path

@@ -80,7 +80,7 @@ public final class Subscriber: TopicReceiver {
         case .queued:
             let overflow = state.withLockedValue { state -> Int? in
                 state.pending += 1
-                return state.pending > session.lab.limits.outboundQueueLimit ? state.pending : nil
+                return state.pending > session.lab.outboundQueueLimit ? state.pending : nil
             }
             if let overflow {
                 cutOff(reason: "too slow: \(overflow) messages waiting")
@@ -108,7 +108,7 @@ public final class Subscriber: TopicReceiver {
     private func cutOff(reason: String) {
         markGone()
         queue.finish()
-        session.logger.info("cutting off a slow receiver", metadata: ["receiver": "\(name)", "reason": "\(reason)"])
+        session.lab.announce("cutting off \(name) (\(reason); the limit is \(session.lab.outboundQueueLimit)) · a 1008 close frame if its buffers can still take one, then the TCP connection is closed")
         let session = self.session
         Task {
             await finish(within: .seconds(1)) { try? await session.outbound.close(.policyViolation, reason: reason) }

@@ -130,7 +130,7 @@ final class ChatManager: Sendable {
 
     private func system(_ text: String) async {
         let names = online.withLockedValue { $0 }
-        await broadcast([("type", "system"), ("text", .string(text)), ("online", .array(names.map { .string($0) }))])
+        _ = await broadcast([("type", "system"), ("text", .string(text)), ("online", .array(names.map { .string($0) }))])
     }
 
     @discardableResult

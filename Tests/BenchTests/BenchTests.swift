@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+import LabServer
+import Testing
+@testable import Bench
+
+/// The benchmark's bookkeeping, on a small run against an in-process lab. Counts are asserted,
+/// never speeds: CI machines are noisy, and `make bench` is where the figures are read.
+@Suite struct BenchTests {
+    @Test func percentilesAndTheMessageNumber() {
+        let values: [Duration] = (1...100).map { .milliseconds($0) }
+        #expect(Benchmark.percentile(values, 0.5) == .milliseconds(51))
+        #expect(Benchmark.percentile(values, 0.99) == .milliseconds(99))
+        #expect(Benchmark.percentile([], 0.5) == nil)
+        #expect(Benchmark.benchNumber(in: Array(#"{"type":"message","from":"s","text":"bench 12","timestamp":"…"}"#.utf8)) == 12)
+        #expect(Benchmark.benchNumber(in: Array(#"{"type":"user_joined"}"#.utf8)) == nil)
+        #expect(Benchmark.spoken(.microseconds(250)) == "250 µs")
+        #expect(Benchmark.spoken(.milliseconds(3)) == "3.00 ms")
+    }
+
+    @Test func theOwnProcessHasCPUTimeAndMemory() throws {
+        let stats = try #require(ProcessStats(pid: getpid()))
+        #expect(stats.cpuSeconds > 0)
+        #expect(stats.residentBytes > 1 << 20)
+        #expect(stats.peakResidentBytes >= stats.residentBytes)
+        #expect(ProcessStats(pid: nil) == nil)
+    }
+
+    @Test func aSmallRunCountsEveryRoundTripAndDelivery() async throws {
+        var configuration = LabConfiguration()
+        configuration.port = 0
+        configuration.logger.logLevel = .warning
+        configuration.limits.pingInterval = nil
+        let lab = try Lab(configuration: configuration)
+        let port = try await lab.start()
+        var options = Benchmark.Options()
+        options.port = port
+        options.serverPID = getpid()
+        options.duration = .milliseconds(300)
+        options.connectionCounts = [3]
+        options.receivers = 5
+        options.fanOutMessages = 4
+        options.idleConnections = 20
+        let rows = NIOLockedRows()
+        try await Benchmark(options: options).run { rows.append($0) }
+        let names = rows.all.map(\.name)
+        #expect(names == ["echo, 3 connections", "fan-out to 5", "idle connections"])
+        let echo = Dictionary(uniqueKeysWithValues: rows.all[0].figures)
+        #expect(Double(echo["round trips/s"] ?? "") ?? 0 > 0)
+        #expect(echo["server CPU/round trip"] != nil)
+        #expect(Dictionary(uniqueKeysWithValues: rows.all[1].figures)["deliveries"] == "20 of 20")
+        #expect(Dictionary(uniqueKeysWithValues: rows.all[2].figures)["connections"] == "20")
+        // Every client was closed again: the lab has no live connections left.
+        #expect(await eventually { lab.registry.connections.count(endpoint: "echo") == 0 && lab.registry.connections.count(endpoint: "chat") == 0 })
+        await lab.stop()
+    }
+}
+
+final class NIOLockedRows: Sendable {
+    private let rows = Mutex<[Benchmark.Row]>([])
+    func append(_ row: Benchmark.Row) { rows.withLock { $0.append(row) } }
+    var all: [Benchmark.Row] { rows.withLock { $0 } }
+}
+
+func eventually(_ condition: @Sendable () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(5)
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
