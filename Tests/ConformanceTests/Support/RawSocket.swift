@@ -14,24 +14,27 @@ final class RawSocket: Sendable {
 
     private let channel: any Channel
     private let inbox: Inbox
+    private let slots: Int
 
-    private init(channel: any Channel, inbox: Inbox) {
+    private init(channel: any Channel, inbox: Inbox, slots: Int) {
         self.channel = channel
         self.inbox = inbox
+        self.slots = slots
     }
 
-    /// Connects once a ``ConnectionSlots`` slot is free; ``close()`` gives it back.
-    static func connect(port: Int) async throws -> RawSocket {
-        await ConnectionSlots.shared.acquire()
+    /// Connects once `slots` ``ConnectionSlots`` are free (a connection that moves megabytes
+    /// takes them all, so that it runs alone); ``close()`` gives them back.
+    static func connect(port: Int, slots: Int = 1) async throws -> RawSocket {
+        await ConnectionSlots.shared.acquire(slots)
         do {
-            return try await connectNow(port: port)
+            return try await connectNow(port: port, slots: slots)
         } catch {
-            ConnectionSlots.shared.release()
+            ConnectionSlots.shared.release(slots)
             throw error
         }
     }
 
-    private static func connectNow(port: Int) async throws -> RawSocket {
+    private static func connectNow(port: Int, slots: Int) async throws -> RawSocket {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             // Reading after the server's FIN is how a half-closed server is seen to end its side.
@@ -42,7 +45,7 @@ final class RawSocket: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        return RawSocket(channel: channel, inbox: inbox)
+        return RawSocket(channel: channel, inbox: inbox, slots: slots)
     }
 
     func write(_ bytes: [UInt8]) async throws {
@@ -67,7 +70,7 @@ final class RawSocket: Sendable {
             defer { released = true }
             return !released
         }
-        if first { ConnectionSlots.shared.release() }
+        if first { ConnectionSlots.shared.release(slots) }
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {
@@ -164,14 +167,16 @@ private final class Inbox: Sendable {
 }
 
 /// How many connections the suite has open at once. Swift Testing starts every case at the same
-/// moment; a thousand connections then share two cores with the lab, and cases time out for
-/// want of CPU, not for anything the server did. Each connection holds a slot until it closes.
+/// moment; a thousand connections then share two cores with the lab (and with the other test
+/// targets), and cases time out for want of CPU, not for anything the server did.
 final class ConnectionSlots: Sendable {
-    static let shared = ConnectionSlots(count: 8)
+    static let capacity = 8
+    static let shared = ConnectionSlots(count: capacity)
 
     private struct State {
         var free: Int
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        /// First come, first served: a large request is not overtaken by small ones.
+        var waiting: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state: NIOLockedValueBox<State>
@@ -180,27 +185,30 @@ final class ConnectionSlots: Sendable {
         state = NIOLockedValueBox(State(free: count))
     }
 
-    func acquire() async {
+    func acquire(_ count: Int = 1) async {
         await withCheckedContinuation { continuation in
             let granted = state.withLockedValue { state -> Bool in
-                guard state.free > 0 else {
-                    state.waiting.append(continuation)
+                guard state.waiting.isEmpty, state.free >= count else {
+                    state.waiting.append((count, continuation))
                     return false
                 }
-                state.free -= 1
+                state.free -= count
                 return true
             }
             if granted { continuation.resume() }
         }
     }
 
-    func release() {
-        state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiting.isEmpty else {
-                state.free += 1
-                return nil
+    func release(_ count: Int = 1) {
+        let ready = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.free += count
+            var ready: [CheckedContinuation<Void, Never>] = []
+            while let first = state.waiting.first, first.count <= state.free {
+                state.free -= first.count
+                ready.append(state.waiting.removeFirst().continuation)
             }
-            return state.waiting.removeFirst()  // the slot passes straight to the next in line
-        }?.resume()
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
     }
 }

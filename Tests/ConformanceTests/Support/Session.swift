@@ -74,7 +74,7 @@ final class Session {
     static func open(_ target: Target, on lab: RunningLab, withRequest early: [UInt8]? = nil) async throws -> Session {
         let number = SessionNumbers.next()
         let path = try await target.path(for: "conf\(number)", on: lab)
-        let socket = try await RawSocket.connect(port: lab.port)
+        let socket = try await RawSocket.connect(port: lab.port, slots: lab.kind == .large ? ConnectionSlots.capacity : 1)
         do {
             return try await upgrade(socket, target: target, on: lab, path: path, number: number, early: early)
         } catch {
