@@ -146,6 +146,19 @@ let package = Package(
             exclude: ["peers"],
             swiftSettings: swiftSettings
         ),
+        // RFC 6455 conformance, in Autobahn|Testsuite's categories: hand-built bytes over real
+        // sockets against every WebSocket endpoint of an in-process lab.
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: [
+                "WireProtocol", "LabServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -152,7 +152,7 @@ public final class Lab: Sendable {
                     }
                 }
             }
-            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer)
+            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize)
         }
     }
 

@@ -3,11 +3,13 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
 /// Hummingbird's HTTP/1.1 + WebSocket child channel with three lab handlers added: the
 /// ``HandshakeGate`` in front of the upgrade handler, so refused upgrades carry their real status
-/// on the wire; the ``ClientMaskingRule`` on the raw bytes; and a ``PeerWatch``, so that an event
-/// stream notices its client leave. It also caps the socket's send buffer (``LabLimits/socketSendBuffer``).
+/// on the wire; a ``PeerWatch``, so that an event stream notices its client leave; and, once a
+/// connection is upgraded, the ``ClientFrameRules`` right after NIO's frame decoder. It also caps
+/// the socket's send buffer (``LabLimits/socketSendBuffer``).
 struct LabChildChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -15,15 +17,30 @@ struct LabChildChannel: ServerChildChannel {
     let registry: EndpointRegistry
     /// SO_SNDBUF for each connection (``LabLimits/socketSendBuffer``).
     let sendBuffer: Int?
+    let maxMessageSize: Int
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             if let sendBuffer { try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer)) }
-            try operations.addHandler(ClientMaskingRule(), position: .first)
             try operations.addHandler(PeerWatch(), position: .first)
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
+            // The upgrade handler completes this future after the WebSocket handlers are in place
+            // and before it passes on any bytes that arrived meanwhile (its callbacks run at once,
+            // on this event loop), so the rules see every frame, even one sent with the request.
+            let maxMessageSize = self.maxMessageSize
+            upgrader.upgradeResultFuture.assumeIsolated().whenSuccess { result in
+                guard case .websocket = result else { return }
+                do {
+                    let operations = channel.pipeline.syncOperations
+                    let decoder = try operations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                    try operations.addHandler(ClientFrameRules(maxMessageSize: maxMessageSize), position: .after(decoder))
+                } catch {
+                    logger.error("could not add the WebSocket frame rules; closing", metadata: ["error": "\(error)"])
+                    channel.close(promise: nil)
+                }
+            }
             return value
         }
     }

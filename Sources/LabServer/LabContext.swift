@@ -103,7 +103,8 @@ public final class LabContext: Sendable {
 
 /// Limits every endpoint shares.
 public struct LabLimits: Sendable {
-    /// Larger messages are refused with close code 1009.
+    /// The largest message (all its fragments together) the lab takes; a larger one fails the
+    /// connection with close code 1009. `wirelab serve --max-message-size`.
     public var maxMessageSize = 1 << 20
     /// How often the server pings an idle connection; nil turns server pings off.
     public var pingInterval: Duration? = .seconds(30)
@@ -129,6 +130,26 @@ public struct LabLimits: Sendable {
     public var authTimeout: Duration = .seconds(5)
 
     public init() {}
+}
+
+extension LabLimits {
+    /// The range `--max-message-size` accepts: at least one byte, at most 1 GiB (NIO's frame
+    /// decoder takes at most 4 GiB, and a message is held whole in memory).
+    public static let messageSizeRange = 1...(1 << 30)
+
+    /// A size as a person writes it: `1048576`, `64KiB`, `16 MiB`, `1GiB` (binary units, any
+    /// case; `B` for bytes may follow a plain number). nil for anything else.
+    public static func parseByteCount(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(suffix: String, factor: Int)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("b", 1), ("", 1)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            let number = String(trimmed.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
+            guard !number.isEmpty, number.allSatisfy(\.isASCII), let value = Int(number), value >= 0 else { return nil }
+            let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : product
+        }
+        return nil
+    }
 }
 
 /// The event-stream responses in progress.

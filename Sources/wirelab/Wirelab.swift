@@ -47,6 +47,9 @@ struct ServerOptions: ParsableArguments {
     )
     var allowedOrigins: [String] = []
 
+    @Option(help: ArgumentHelp("The largest WebSocket message the lab takes (bytes, or with KiB or MiB); a larger one is refused with close 1009.", valueName: "size"))
+    var maxMessageSize = "1MiB"
+
     func validate() throws {
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
@@ -55,6 +58,10 @@ struct ServerOptions: ParsableArguments {
         for origin in allowedOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
             throw ValidationError("--allowed-origin takes an origin such as https://app.example.com (or *), not \(origin)")
         }
+        guard let size = LabLimits.parseByteCount(maxMessageSize) else {
+            throw ValidationError("--max-message-size takes a number of bytes, or one with KiB or MiB (e.g. 65536, 64KiB, 16MiB), not '\(maxMessageSize)'")
+        }
+        guard LabLimits.messageSizeRange.contains(size) else { throw ValidationError("--max-message-size must be from 1 byte to 1 GiB") }
         if let names = onlyNames {
             let known = Endpoint.names
             for name in names where !known.contains(name) {
@@ -78,6 +85,7 @@ struct ServerOptions: ParsableArguments {
         configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))
         configuration.limits.dashboardInterval = .milliseconds(Int64(dashboardInterval * 1000))
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
+        if let size = LabLimits.parseByteCount(maxMessageSize) { configuration.limits.maxMessageSize = size }  // checked in validate()
         return configuration
     }
 }
