@@ -143,7 +143,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["peers"],
+            exclude: ["peers", "corpus"],
             swiftSettings: swiftSettings
         ),
         // RFC 6455 conformance, in Autobahn|Testsuite's categories: hand-built bytes over real

@@ -354,7 +354,7 @@ import WireProtocol
         #expect(final["last_id"]?.intValue == epochs + 1)
 
         // A late WebSocket follower still gets the whole run, then the close.
-        let late = try await JSONClient.connect(port: port, path: "/ws/jobs/\(id)")
+        let late = try await JSONClient.connect(port: port, path: "/ws/jobs/\(id)", name: "the late follower")
         var replayed: [JSON] = []
         for _ in 0...epochs { replayed.append(try await late.next()) }
         #expect(replayed == webSocketEntries)
