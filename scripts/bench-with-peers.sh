@@ -17,7 +17,7 @@ echo "== wirelab serve"
 "$bench" bench "$@"
 
 echo; echo "== the guide's FastAPI server (uvicorn, one worker)"
-.venv-bench/bin/uvicorn --app-dir bench/peers guide_fastapi:app --host 127.0.0.1 --port 9000 --log-level error &
+.venv-bench/bin/uvicorn --app-dir bench/peers guide_fastapi:app --host 127.0.0.1 --port 9000 --log-level error 2>/dev/null &
 pids+=($!)
 sleep 2
 "$bench" bench --url ws://127.0.0.1:9000 --pid "${pids[-1]}" --skip-repl "$@"
