@@ -68,7 +68,7 @@ struct WireRenderer {
         guard view != .quiet else {
             guard let text = String(validatingUTF8Bytes: body) else { return [headline] }
             let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            return [headline + " · " + Self.visible(line.count > 90 ? String(line.prefix(90)) + "…" : line)]
+            return [headline + " · " + fitted(Self.visible(line), after: "← \(client) HTTP body · \(body.count) bytes · ")]
         }
         var lines = [headline]
         if let text = String(validatingUTF8Bytes: body) {
