@@ -351,6 +351,10 @@ actor Session {
             payloads = Array(repeating: Array(raw.utf8), count: copies)
         } else {
             guard !rest.isEmpty else { throw UsageError("send needs a message", usage: usage) }
+            if rest.hasPrefix("--") {
+                let option = rest.prefix { $0 != " " }
+                throw UsageError("send has no option \(option) here (to send text that starts with --, use send --raw \(rest))", usage: usage)
+            }
             // What looks like JSON is checked before it goes: a typo should not cost a round trip.
             if rest.hasPrefix("{") || rest.hasPrefix("[") {
                 try checkJSON(String(rest), resend: "send --raw \(rest)")
