@@ -116,7 +116,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WireClientTests",
-            dependencies: ["WireClient"],
+            dependencies: [
+                "WireClient", "WireProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

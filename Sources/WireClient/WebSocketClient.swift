@@ -53,41 +53,16 @@ public final class WebSocketClient: Sendable {
         let (frames, framesContinuation) = AsyncStream<WebSocketFrame>.makeStream()
         let upgradeResult: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A server may half-close right after its close frame (swift-websocket does): the
+            // client still answers that close before it closes the connection itself.
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(.seconds(5))
             .connect(host: target.host, port: target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(WireTap(sink: tap), position: .first)
-                    let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
-                        requestKey: requestKey,
-                        maxFrameSize: maxFrameSize,
-                        upgradePipelineHandler: { channel, _ in
-                            channel.eventLoop.makeCompletedFuture {
-                                let responder = FrameResponder(state: state, randomness: randomness, frames: framesContinuation)
-                                try channel.pipeline.syncOperations.addHandler(responder)
-                                return UpgradeResult.upgraded(channel)
-                            }
-                        }
+                    try configurePipeline(
+                        channel, target: target, requestKey: requestKey, origin: origin,
+                        makeResponder: { FrameResponder(state: state, randomness: randomness, frames: framesContinuation) }, tap: tap
                     )
-                    var headers = HTTPHeaders()
-                    headers.add(name: "Host", value: target.hostHeader)
-                    // What a browser adds to every upgrade: the page's origin.
-                    if let origin { headers.add(name: "Origin", value: origin) }
-                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
-                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
-                        upgradeRequestHead: head,
-                        upgraders: [upgrader],
-                        notUpgradingCompletionHandler: { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                let drain = ResponseDrain(promise: channel.eventLoop.makePromise())
-                                try channel.pipeline.syncOperations.addHandler(drain)
-                                return UpgradeResult.notUpgraded(drain.promise.futureResult)
-                            }
-                        }
-                    )
-                    var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
-                    // A server may send its first frame in the same segment as the 101: keep those bytes.
-                    configuration.leftOverBytesStrategy = .forwardBytes
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
                 }
             }
         let result: UpgradeResult
@@ -105,6 +80,53 @@ public final class WebSocketClient: Sendable {
             let head = try await response.get()
             return .refused(status: head.status.code, reason: head.status.reasonPhrase)
         }
+    }
+
+    /// Builds a client pipeline on `channel`: the tap, the end-of-input hold, NIO's HTTP codec and
+    /// upgrade handler, and, once upgraded, NIO's frame codec and a responder. Separate from
+    /// ``connect(to:requestKey:randomness:origin:group:tap:)`` so a test can run it on an
+    /// `EmbeddedChannel` and deliver bytes and the end of input exactly when it wants.
+    static func configurePipeline(
+        _ channel: any Channel, target: WebSocketTarget, requestKey: String, origin: String?,
+        makeResponder: @escaping @Sendable () -> FrameResponder, tap: @escaping TapSink
+    ) throws -> EventLoopFuture<UpgradeResult> {
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(WireTap(sink: tap), position: .first)
+        let hold = EndOfInputHold()
+        try operations.addHandler(hold)
+        let upgrader = HoldingUpgrader(
+            inner: NIOTypedWebSocketClientUpgrader<UpgradeResult>(
+                requestKey: requestKey,
+                maxFrameSize: maxFrameSize,
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(makeResponder())
+                        return UpgradeResult.upgraded(channel)
+                    }
+                }
+            ),
+            hold: NIOLoopBound(hold, eventLoop: channel.eventLoop)
+        )
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: target.hostHeader)
+        // What a browser adds to every upgrade: the page's origin.
+        if let origin { headers.add(name: "Origin", value: origin) }
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
+        let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
+            upgradeRequestHead: head,
+            upgraders: [upgrader],
+            notUpgradingCompletionHandler: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let drain = ResponseDrain(promise: channel.eventLoop.makePromise())
+                    try channel.pipeline.syncOperations.addHandler(drain)
+                    return UpgradeResult.notUpgraded(drain.promise.futureResult)
+                }
+            }
+        )
+        var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+        // A server may send its first frame in the same segment as the 101: keep those bytes.
+        configuration.leftOverBytesStrategy = .forwardBytes
+        return try operations.configureUpgradableHTTPClientPipeline(configuration: configuration)
     }
 
     /// Stops or resumes reading from the socket (NIO's autoRead). While off, the kernel's receive
@@ -212,6 +234,15 @@ final class FrameResponder: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    /// The server has ended its side (a FIN). Whatever it sent before is read; answers already
+    /// written (a close answered) have gone out with the flush that wrote them, so close now.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -176,12 +176,10 @@ final class TrainingJobs: Sendable {
                 try await session.outbound.close(.policyViolation, reason: Self.unknown(session.parameters))
                 return
             }
-            enum Ended { case reader, writer }
-            try await withThrowingTaskGroup(of: Ended.self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 // The client has nothing to say here, but reading answers its pings and its close.
                 group.addTask {
                     for try await _ in session.messages() {}
-                    return .reader
                 }
                 // The only writer: the job's entries, then a normal close once it is done.
                 group.addTask {
@@ -191,19 +189,10 @@ final class TrainingJobs: Sendable {
                     if !Task.isCancelled {
                         try await session.outbound.close(.normalClosure, reason: "training job \(id) done")
                     }
-                    return .writer
                 }
-                // The client going away ends the writer. The writer ending waits for the client's
-                // answering close (at most 2 s): returning at once would close the connection with
-                // the entries and the close frame perhaps still queued, and a late follower, sent
-                // the whole run at once, would get none of it.
-                if try await group.next() == .writer {
-                    group.addTask {
-                        try await Task.sleep(for: .seconds(2))
-                        return .writer
-                    }
-                    _ = try await group.next()
-                }
+                // Whichever ends first ends the other: the client going away stops the writer, and
+                // once the close is sent, the library waits for the client's answering close.
+                _ = try await group.next()
                 group.cancelAll()
             }
         }
