@@ -1,7 +1,9 @@
 import HTTPTypes
 import HummingbirdWebSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOWebSocket
 import WireProtocol
 
 /// One endpoint of the guide: a name to switch it by, its WebSocket routes, its HTTP twins, and
@@ -76,6 +78,15 @@ public struct WebSocketSession: Sendable {
     public let channel: any Channel
     public let lab: LabContext
     public let logger: Logger
+    /// The close code and reason the connection ends with once the session returns (after its
+    /// queued replies have gone out); nil for a normal close.
+    let closing = NIOLockedValueBox<(code: WebSocketErrorCode, reason: String)?>(nil)
+
+    /// Asks for the connection to end with `code` when the session returns, rather than 1000:
+    /// unlike ``WebSocketOutboundWriter/close(_:reason:)``, replies already queued go out first.
+    public func endSession(with code: WebSocketErrorCode, reason: String) {
+        closing.withLockedValue { $0 = (code, reason) }
+    }
 
     /// Whole messages, fragments joined, no larger than the lab's message limit.
     public func messages() -> WebSocketInboundMessageStream {
@@ -104,6 +115,13 @@ public struct WebSocketSession: Sendable {
         }
     }
 
+    /// ``jsonMessages(reply:)`` held to the lab's ``LabContext/messageRate``, for chat-like
+    /// endpoints: a message over the rate is not delivered and gets an error reply; one too many
+    /// of those and the sequence ends, and the connection closes with 1008 once the session returns.
+    public func chatMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> RateLimitedMessages {
+        RateLimitedMessages(base: jsonMessages(reply: reply), rate: lab.messageRate, session: self, reply: reply)
+    }
+
     public func send(_ message: JSON) async throws {
         try await outbound.write(.text(message.text))
     }
@@ -113,6 +131,49 @@ extension JSON {
     /// The lab's error reply: `{"type":"error","error":"…"}`.
     public static func error(_ message: String) -> JSON {
         .object([("type", "error"), ("error", .string(message))])
+    }
+}
+
+/// What ``WebSocketSession/chatMessages(reply:)`` returns.
+public struct RateLimitedMessages: AsyncSequence, Sendable {
+    public typealias Element = JSON
+    public typealias Base = AsyncThrowingCompactMapSequence<WebSocketInboundMessageStream, JSON>
+
+    let base: Base
+    let rate: MessageRate?
+    let session: WebSocketSession
+    let reply: @Sendable (JSON) async throws -> Void
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        var limiter: MessageRateLimiter?
+        let session: WebSocketSession
+        let reply: @Sendable (JSON) async throws -> Void
+        let start = ContinuousClock.now
+
+        public mutating func next() async throws -> JSON? {
+            while let message = try await base.next() {
+                guard var limiter else { return message }
+                let verdict = limiter.admit(at: ContinuousClock.now - start)
+                self.limiter = limiter
+                switch verdict {
+                case .deliver:
+                    return message
+                case .refuse(let left):
+                    let warning = left == 0 ? "one more and the lab closes the connection (1008)" : "\(left) more and the lab closes the connection (1008)"
+                    try await reply(.error("over the rate limit (\(limiter.rate.description)): not delivered; \(warning)"))
+                case .close:
+                    session.lab.announce("closing a connection with 1008: it kept sending faster than \(limiter.rate.description)")
+                    session.endSession(with: .policyViolation, reason: "message rate limit exceeded")
+                    return nil
+                }
+            }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), limiter: rate.map(MessageRateLimiter.init), session: session, reply: reply)
     }
 }
 

@@ -132,7 +132,7 @@ public final class Lab: Sendable {
         return HTTPServerBuilder { responder in
             let inner = HTTP1WebSocketUpgradeChannel(
                 responder: responder,
-                configuration: .init(ws: webSocket)
+                configuration: .init(http1: .init(idleTimeout: limits.idleTimeout.map(TimeAmount.init)), ws: webSocket)
             ) { request, channel, _ in
                 let target = request.path ?? ""
                 guard case .route(let endpoint, let route, let parameters) = registry.resolveWebSocket(path: target) else {
@@ -149,10 +149,13 @@ public final class Lab: Sendable {
                             logger: context.logger
                         )
                         try await route.session(session)
+                        if let ending = session.closing.withLockedValue({ $0 }) {
+                            try? await outbound.close(ending.code, reason: ending.reason)
+                        }
                     }
                 }
             }
-            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize)
+            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize, lab: lab)
         }
     }
 

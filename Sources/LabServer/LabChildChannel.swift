@@ -5,7 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
-/// Hummingbird's HTTP/1.1 + WebSocket child channel with three lab handlers added: the
+/// Hummingbird's HTTP/1.1 + WebSocket child channel with four lab handlers added: the
+/// ``ConnectionGuard`` below everything (connection limit, slow request heads); the
 /// ``HandshakeGate`` in front of the upgrade handler, so refused upgrades carry their real status
 /// on the wire; a ``PeerWatch``, so that an event stream notices its client leave; and, once a
 /// connection is upgraded, the ``ClientFrameRules`` right after NIO's frame decoder. It also caps
@@ -18,12 +19,18 @@ struct LabChildChannel: ServerChildChannel {
     /// SO_SNDBUF for each connection (``LabLimits/socketSendBuffer``).
     let sendBuffer: Int?
     let maxMessageSize: Int
+    let lab: LabContext
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let operations = channel.pipeline.syncOperations
             if let sendBuffer { try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(sendBuffer)) }
             try operations.addHandler(PeerWatch(), position: .first)
+            let lab = self.lab
+            try operations.addHandler(
+                ConnectionGuard(count: lab.openConnections, headTimeout: lab.limits.requestHeadTimeout) { lab.announce($0) },
+                position: .first
+            )
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
             // The upgrade handler completes this future after the WebSocket handlers are in place

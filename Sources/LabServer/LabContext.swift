@@ -51,6 +51,8 @@ public final class LabContext: Sendable {
     /// Event streams being sent, so that stopping the lab can end them (an SSE response never
     /// ends by itself, and a graceful shutdown waits for every response).
     public let eventStreams = OpenEventStreams()
+    /// Open TCP connections, against ``LabLimits/maxConnections``.
+    public let openConnections: ConnectionCount
     public let auth: Authenticator
     public let orders = OrderBook()
     /// Set up after `self` exists, as the per-user topics need the context.
@@ -61,6 +63,7 @@ public final class LabContext: Sendable {
     private let notificationsBox = NIOLockedValueBox<Notifications?>(nil)
     private let mode: NIOLockedValueBox<BroadcastMode>
     private let queueLimit: NIOLockedValueBox<Int>
+    private let rate: NIOLockedValueBox<MessageRate?>
     private let notices = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// - Parameter tokenSecret: the key tokens are signed with; nil picks 32 random bytes.
@@ -68,11 +71,13 @@ public final class LabContext: Sendable {
         self.clock = clock
         self.limits = limits
         self.logger = logger
+        self.openConnections = ConnectionCount(limit: limits.maxConnections)
         self.metrics = LabMetrics(clock: clock)
         var generator = SystemRandomNumberGenerator()
         self.auth = Authenticator(secret: tokenSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
         self.queueLimit = NIOLockedValueBox(limits.outboundQueueLimit)
+        self.rate = NIOLockedValueBox(limits.messageRate)
         self.notifications = Notifications(lab: self)
     }
 
@@ -91,6 +96,13 @@ public final class LabContext: Sendable {
     func announce(_ text: String) {
         logger.info("\(text)")
         noticeHandler?(text)
+    }
+
+    /// How fast one connection may send to a chat-like endpoint (starts at `limits.messageRate`;
+    /// the REPL's `set rate` changes it for connections opened afterwards).
+    public var messageRate: MessageRate? {
+        get { rate.withLockedValue { $0 } }
+        set { rate.withLockedValue { $0 = newValue } }
     }
 
     /// Messages a queued receiver may fall behind before it is cut off (starts at
@@ -128,6 +140,18 @@ public struct LabLimits: Sendable {
     public var dashboardInterval: Duration = .seconds(1)
     /// How long `/ws/secure` waits for the first (auth) message.
     public var authTimeout: Duration = .seconds(5)
+    /// TCP connections the lab holds at once, HTTP and WebSocket alike; one more is answered
+    /// `503` and closed. `wirelab serve --max-connections`.
+    public var maxConnections = 10_000
+    /// How long a new connection may take to send its whole first request head; a slower one
+    /// (a "slow loris") gets `408` and is closed. nil waits for ever.
+    public var requestHeadTimeout: Duration? = .seconds(10)
+    /// How long a kept-alive HTTP connection may sit between requests before the lab closes it.
+    /// (A WebSocket whose peer has vanished is found by the pings: ``pingInterval``.)
+    public var idleTimeout: Duration? = .seconds(75)
+    /// How fast one connection may send to a chat-like endpoint (chat, room, live chat); nil for
+    /// no limit. `wirelab serve --message-rate`.
+    public var messageRate: MessageRate? = MessageRate()
 
     public init() {}
 }

@@ -584,6 +584,28 @@ actor Session {
         }
         guard words.count >= 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
         switch words[0] {
+        case "rate":
+            let lab = try requireLab()
+            if words[1] == "off" {
+                guard words.count == 2 else { throw UsageError("set rate off takes nothing more", usage: usage) }
+                lab.context.messageRate = nil
+                console.line("rate: off · chat, room and live chat take messages as fast as any one client sends them (as the guide does), for connections opened from now on")
+                return
+            }
+            guard let perSecond = Double(words[1]), perSecond > 0, perSecond <= 100_000 else {
+                throw UsageError("rate is a number of messages a second (above 0, at most 100000) or off, not \(words[1])", usage: usage)
+            }
+            var burst = Int((perSecond * 2).rounded(.up))
+            let options = Array(words.dropFirst(2))
+            if !options.isEmpty {
+                guard options.count == 2, options[0] == "--burst", let value = Int(options[1]), (1...100_000).contains(value) else {
+                    throw UsageError("set rate takes one option: --burst N (1 to 100000 messages back to back)", usage: usage)
+                }
+                burst = value
+            }
+            let rate = MessageRate(perSecond: perSecond, burst: burst)
+            lab.context.messageRate = rate
+            console.line("rate: \(rate.description) per connection on chat, room and live chat, for connections opened from now on · faster messages get an error reply, and after \(rate.strikes) of those the connection is closed with 1008")
         case "broadcast":
             let lab = try requireLab()
             guard let mode = BroadcastMode(rawValue: words[1]) else {
@@ -602,7 +624,7 @@ actor Session {
             case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
             }
         default:
-            throw UsageError("no setting named \(words[0]); the settings are: broadcast, reconnect, heartbeat, reading", usage: usage)
+            throw UsageError("no setting named \(words[0]); the settings are: broadcast, rate, reconnect, heartbeat, reading", usage: usage)
         }
     }
 

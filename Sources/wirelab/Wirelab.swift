@@ -50,7 +50,20 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The largest WebSocket message the lab takes (bytes, or with KiB or MiB); a larger one is refused with close 1009.", valueName: "size"))
     var maxMessageSize = "1MiB"
 
+    @Option(help: ArgumentHelp("TCP connections the lab holds at once, HTTP and WebSocket alike; one more is answered 503.", valueName: "count"))
+    var maxConnections = LabLimits().maxConnections
+
+    @Option(
+        help: ArgumentHelp(
+            "Messages a second one connection may send to chat, room and live chat (twice as many back to back); faster ones get an error reply, then close 1008. 0 turns the limit off.",
+            valueName: "count"
+        )
+    )
+    var messageRate: Double = MessageRate().perSecond
+
     func validate() throws {
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard messageRate >= 0 else { throw ValidationError("--message-rate cannot be negative (0 turns the limit off)") }
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
         guard sseHeartbeat >= 0.1 else { throw ValidationError("--sse-heartbeat must be at least 0.1 s") }
         guard dashboardInterval >= 0.05 else { throw ValidationError("--dashboard-interval must be at least 0.05 s") }
@@ -86,6 +99,8 @@ struct ServerOptions: ParsableArguments {
         configuration.limits.dashboardInterval = .milliseconds(Int64(dashboardInterval * 1000))
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
         if let size = LabLimits.parseByteCount(maxMessageSize) { configuration.limits.maxMessageSize = size }  // checked in validate()
+        configuration.limits.maxConnections = maxConnections
+        configuration.limits.messageRate = messageRate > 0 ? MessageRate(perSecond: messageRate, burst: Int((messageRate * 2).rounded(.up))) : nil
         return configuration
     }
 }

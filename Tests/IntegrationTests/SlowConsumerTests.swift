@@ -63,7 +63,10 @@ import WireProtocol
     }
 
     @Test func queuedBroadcastDeliversEverythingAndCutsTheSlowReceiverOff() async throws {
-        let (lab, port) = try await startLab { $0.limits.outboundQueueLimit = 32 }
+        let (lab, port) = try await startLab {
+            $0.limits.outboundQueueLimit = 32
+            $0.limits.messageRate = nil  // the sender floods on purpose; the limit under test is the receiver's queue
+        }
         defer { Task { await lab.stop() } }
         let (stalled, reader, sender) = try await Self.setUp(port: port, lab: lab)
         defer { Task { await stalled.close() } }

@@ -28,7 +28,7 @@ extension Endpoint {
                 }) { session in
                     let username = session.query["username"] ?? ""
                     try await chat.session(session, username: username) { me in
-                        for try await data in session.jsonMessages(reply: me.send) {
+                        for try await data in session.chatMessages(reply: me.send) {
                             switch data["type"]?.stringValue {
                             case "message":
                                 guard let text = data["text"]?.stringValue else {

@@ -24,7 +24,7 @@ extension Endpoint {
                 }) { session in
                     let (roomID, clientID) = (session.parameters["room_id"] ?? "", session.parameters["client_id"] ?? "")
                     try await manager.session(session, room: roomID, clientID: clientID) { me, room in
-                        for try await data in session.jsonMessages(reply: me.send) {
+                        for try await data in session.chatMessages(reply: me.send) {
                             guard let text = data["text"]?.stringValue else {
                                 await me.send(.error("a room message needs a \"text\" string, e.g. {\"text\":\"hi\"}"))
                                 continue
