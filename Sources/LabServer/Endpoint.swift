@@ -52,12 +52,13 @@ public struct Endpoint: Sendable {
 public struct WebSocketRoute: Sendable {
     public let pattern: PathPattern
     /// Endpoint-specific checks before the 101 (a name already in use, a missing parameter, a token).
-    public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String]) async -> UpgradeVerdict
+    /// Its arguments: the path parameters, the query, and the client's IP address.
+    public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String], _ peer: String?) async -> UpgradeVerdict
     public let session: @Sendable (WebSocketSession) async throws -> Void
 
     public init(
         _ pattern: String,
-        admit: @escaping @Sendable ([String: String], [String: String]) async -> UpgradeVerdict = { _, _ in .accept },
+        admit: @escaping @Sendable ([String: String], [String: String], String?) async -> UpgradeVerdict = { _, _, _ in .accept },
         session: @escaping @Sendable (WebSocketSession) async throws -> Void
     ) {
         self.pattern = PathPattern(pattern)
@@ -76,6 +77,8 @@ public struct WebSocketSession: Sendable {
     public let outbound: WebSocketOutboundWriter
     /// The connection itself: for cutting off a receiver too slow to take even a close frame.
     public let channel: any Channel
+    /// The client's IP address (for the auth throttle).
+    public var peer: String? { channel.remoteAddress?.ipAddress }
     public let lab: LabContext
     public let logger: Logger
     /// The close code and reason the connection ends with once the session returns (after its
@@ -203,13 +206,16 @@ public struct HTTPExchange: Sendable {
     public let text: String
     /// Request header fields by lower-cased name (the first value of each).
     public let headers: [String: String]
+    /// The client's IP address.
+    public let peer: String?
 
-    public init(parameters: [String: String], query: [String: String], body: JSON?, text: String, headers: [String: String] = [:]) {
+    public init(parameters: [String: String], query: [String: String], body: JSON?, text: String, headers: [String: String] = [:], peer: String? = nil) {
         self.parameters = parameters
         self.query = query
         self.body = body
         self.text = text
         self.headers = headers
+        self.peer = peer
     }
 
     /// The token from `?token=…` or `Authorization: Bearer …`.
@@ -265,6 +271,8 @@ public struct HTTPReply: Error, Sendable {
 
     public let status: HTTPResponse.Status
     public let body: Body
+    /// Header fields besides the content type (`Retry-After`).
+    public var headers: [(String, String)] = []
 
     public init(_ body: JSON, status: HTTPResponse.Status = .ok) {
         self.status = status

@@ -21,7 +21,7 @@ public enum UpgradeVerdict: Sendable, Equatable {
 extension EndpointRegistry {
     /// The checks of RFC 6455 §4.2.1, plus the lab's own: does the path exist, is it switched on.
     /// Hummingbird would answer every refusal with a bare `400`; a learner needs the real reason.
-    public func verdict(method: HTTPMethod, uri: String, headers: HTTPHeaders) async -> UpgradeVerdict {
+    public func verdict(method: HTTPMethod, uri: String, headers: HTTPHeaders, peer: String? = nil) async -> UpgradeVerdict {
         let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         guard method == .GET else {
             return .refuse(.methodNotAllowed, headers: [("Allow", "GET")], body: "A WebSocket upgrade must be a GET request, not \(method.rawValue).\n")
@@ -75,7 +75,7 @@ extension EndpointRegistry {
             return .refuse(.badRequest, body: "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters); got \"\(key)\".\n")
         }
         // Last, the endpoint's own rules (a name already taken, a missing parameter, a token).
-        return await route.admit(parameters, parseQuery(uri.split(separator: "?", maxSplits: 1).dropFirst().first))
+        return await route.admit(parameters, parseQuery(uri.split(separator: "?", maxSplits: 1).dropFirst().first), peer)
     }
 
     private func onPage() -> String {
@@ -128,8 +128,9 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
         }
         state = .deciding(held: [data])
         let registry = self.registry
+        let peer = context.channel.remoteAddress?.ipAddress
         let decided = context.eventLoop.makeFutureWithTask {
-            await registry.verdict(method: head.method, uri: head.uri, headers: head.headers)
+            await registry.verdict(method: head.method, uri: head.uri, headers: head.headers, peer: peer)
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         decided.whenSuccess { verdict in

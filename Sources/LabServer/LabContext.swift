@@ -54,6 +54,8 @@ public final class LabContext: Sendable {
     /// Open TCP connections, against ``LabLimits/maxConnections``.
     public let openConnections: ConnectionCount
     public let auth: Authenticator
+    /// Failed authentications per client address (``LabLimits/authFailures``).
+    public let authThrottle: AuthThrottle
     public let orders = OrderBook()
     /// Set up after `self` exists, as the per-user topics need the context.
     public private(set) var notifications: Notifications! {
@@ -75,6 +77,7 @@ public final class LabContext: Sendable {
         self.metrics = LabMetrics(clock: clock)
         var generator = SystemRandomNumberGenerator()
         self.auth = Authenticator(secret: tokenSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, clock: clock)
+        self.authThrottle = AuthThrottle(failures: limits.authFailures, window: limits.authFailureWindow.seconds, clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
         self.queueLimit = NIOLockedValueBox(limits.outboundQueueLimit)
         self.rate = NIOLockedValueBox(limits.messageRate)
@@ -140,6 +143,10 @@ public struct LabLimits: Sendable {
     public var dashboardInterval: Duration = .seconds(1)
     /// How long `/ws/secure` waits for the first (auth) message.
     public var authTimeout: Duration = .seconds(5)
+    /// Failed logins and token checks one client address may have within ``authFailureWindow``;
+    /// after that it gets `429` (or close 1008) until the window has moved on.
+    public var authFailures = 10
+    public var authFailureWindow: Duration = .seconds(60)
     /// TCP connections the lab holds at once, HTTP and WebSocket alike; one more is answered
     /// `503` and closed. `wirelab serve --max-connections`.
     public var maxConnections = 10_000

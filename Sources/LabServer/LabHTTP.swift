@@ -55,7 +55,8 @@ struct LabHTTP: RouterMiddleware {
                 headers[field.name.canonicalName] = field.value
             }
             let exchange = HTTPExchange(
-                parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers
+                parameters: parameters, query: parseQuery(request.uri.query.map { Substring($0) }), body: body, text: text, headers: headers,
+                peer: channel.remoteAddress?.ipAddress
             )
             let watch = try? await channel.pipeline.handler(type: PeerWatch.self).get()
             // A client that leaves while its request is held (a long poll) frees the handler at
@@ -102,13 +103,17 @@ struct LabHTTP: RouterMiddleware {
     }
 
     static func json(_ reply: HTTPReply, streams: OpenEventStreams? = nil) -> Response {
+        var extra = HTTPFields()
+        for (name, value) in reply.headers {
+            if let name = HTTPField.Name(name) { extra.append(HTTPField(name: name, value: value)) }
+        }
         switch reply.body {
         case .json(let json):
-            return Response(
-                status: reply.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json.text))
-            )
+            var headers: HTTPFields = [.contentType: "application/json"]
+            headers.append(contentsOf: extra)
+            return Response(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json.text)))
         case .text(let text):
-            return self.text(reply.status, text)
+            return self.text(reply.status, text, extra: extra)
         case .eventStream(let stream, let continuation):
             let headers: HTTPFields = [
                 .contentType: "text/event-stream",

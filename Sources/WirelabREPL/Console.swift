@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import WireProtocol
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -31,6 +32,20 @@ extension Console {
         guard !lines.isEmpty else { return }
         write(lines.joined(separator: "\n") + "\n")
     }
+}
+
+/// Passes everything on with secrets masked (``Secrets/masked(_:)``): what the REPL shows, and
+/// so every transcript, never holds a usable token or password. `--show-secrets` leaves it out.
+final class SecretMaskingConsole: Console {
+    private let base: any Console
+
+    init(base: any Console) {
+        self.base = base
+    }
+
+    func write(_ text: String) { base.write(Secrets.masked(text)) }
+    func status(_ text: String?) { base.status(text.map(Secrets.masked)) }
+    func pin(_ text: String?) { base.pin(text.map(Secrets.masked)) }
 }
 
 /// Standard output, for pipes and scripts.

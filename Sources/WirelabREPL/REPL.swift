@@ -22,6 +22,9 @@ public struct REPLOptions: Sendable {
     public var progressPath: String? = ProgressStore.defaultPath()
     /// Nil: the checkout's `lessons/` (or `WIRELAB_LESSONS`).
     public var lessonDirectory: String?
+    /// Print tokens' signatures and passwords as they are (`--show-secrets`); by default they
+    /// are masked on screen and in transcripts.
+    public var showSecrets = false
 
     public init() {}
 
@@ -67,7 +70,8 @@ public enum REPL {
     }
 
     /// Starts the lab (when configured) and prints the banner.
-    static func start(_ options: REPLOptions, console: any Console, style: Styler, interactive: Bool) async throws -> Session {
+    static func start(_ options: REPLOptions, console unmasked: any Console, style: Styler, interactive: Bool) async throws -> Session {
+        let console: any Console = options.showSecrets ? unmasked : SecretMaskingConsole(base: unmasked)
         var lab: Lab?
         var address: (host: String, port: Int)?
         if var configuration = options.lab {

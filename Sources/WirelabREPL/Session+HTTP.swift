@@ -114,12 +114,22 @@ extension Session {
 
     func login(_ words: [String]) async throws {
         let usage = CommandHelp.named("login")!.usage
-        guard let name = words.first, words.count <= 2 else { throw UsageError("login needs a user name", usage: usage) }
+        var words = words
+        var lifetime: Int?
+        if let flag = words.firstIndex(of: "--expires") {
+            guard flag + 1 < words.count, let duration = parseDuration(words[flag + 1]), duration >= .seconds(1), duration <= .seconds(3600) else {
+                throw UsageError("--expires takes a lifetime from 1s to 3600s, e.g. --expires 5s", usage: usage)
+            }
+            lifetime = Int(duration.seconds.rounded())
+            words.removeSubrange(flag...(flag + 1))
+        }
+        guard let name = words.first, words.count <= 2, !name.hasPrefix("--") else { throw UsageError("login needs a user name", usage: usage) }
         guard let password = words.dropFirst().first ?? LabUser.demo.first(where: { $0.name == name })?.password else {
             throw UsageError("\(name) is not a demo user, so give the password: login \(name) PASSWORD", usage: usage)
         }
-        let body = JSON.object([("username", .string(name)), ("password", .string(password))]).text
-        let response = try await exchange(method: "POST", path: "/auth/token", body: body, token: nil)
+        var fields: [(String, JSON)] = [("username", .string(name)), ("password", .string(password))]
+        if let lifetime { fields.append(("expires_in", .number(Double(lifetime)))) }
+        let response = try await exchange(method: "POST", path: "/auth/token", body: JSON.object(fields).text, token: nil)
         guard response.status == 200, let json = try? JSON(parsing: String(decoding: response.body, as: UTF8.self)),
             let token = json["access_token"]?.stringValue
         else {
@@ -127,7 +137,8 @@ extension Session {
         }
         self.token = token
         loggedInAs = name
-        console.line(style.green("logged in as \(name)") + " · later open and http commands carry this token (http as Authorization: Bearer; open /ws as ?token=; open /ws/secure as its first message)")
+        let expiry = lifetime.map { " · the token lasts \($0) s, and so does any connection opened with it" } ?? ""
+        console.line(style.green("logged in as \(name)") + " · later open and http commands carry this token (http as Authorization: Bearer; open /ws as ?token=; open /ws/secure as its first message)" + expiry)
     }
 
     func logout() {

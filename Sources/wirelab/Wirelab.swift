@@ -119,12 +119,16 @@ struct Repl: AsyncParsableCommand {
     @Flag(help: "Run no lab server; clients then need full ws:// URLs.")
     var noLab = false
 
+    @Flag(help: "Show tokens' signatures and passwords as they are (by default they are masked on screen).")
+    var showSecrets = false
+
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var options = REPLOptions()
         options.lab = noLab ? nil : server.labConfiguration(logLevel: .warning)
         options.entropy = seed.map { .seeded($0) } ?? .system
         if noColor { options.color = false }
+        options.showSecrets = showSecrets
         do {
             try await REPL.run(options)
         } catch let error as LabError {

@@ -71,7 +71,8 @@ import WireProtocol
     }
 
     @Test func clientAgainstTheLabSeesEchoAndAnswersServerPings() async throws {
-        let (lab, port) = try await startLab { $0.limits.pingInterval = .milliseconds(200) }
+        // A second between pings: under load, a pong late by more than the period closes the connection.
+        let (lab, port) = try await startLab { $0.limits.pingInterval = .seconds(1) }
         defer { Task { await lab.stop() } }
         let tapped = NIOLockedValueBox<[TapEvent]>([])
         let outcome = try await WebSocketClient.connect(

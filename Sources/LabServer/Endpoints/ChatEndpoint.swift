@@ -17,7 +17,7 @@ extension Endpoint {
             guideSection: "FastAPI WebSocket Server (ConnectionManager)",
             firstMessage: "send {\"text\":\"hi\"}",
             webSocketRoutes: [
-                WebSocketRoute("/ws/chat/{client_id}", admit: { parameters, _ in
+                WebSocketRoute("/ws/chat/{client_id}", admit: { parameters, _, _ in
                     manager.isOnline(parameters["client_id"] ?? "")
                         ? .refuse(.conflict, body: "Client id \(parameters["client_id"] ?? "") is already connected to the chat; pick another id.\n")
                         : .accept

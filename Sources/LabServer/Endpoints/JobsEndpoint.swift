@@ -167,7 +167,7 @@ final class TrainingJobs: Sendable {
     }
 
     var webSocketRoute: WebSocketRoute {
-        WebSocketRoute("/ws/jobs/{id}", admit: { parameters, _ in
+        WebSocketRoute("/ws/jobs/{id}", admit: { parameters, _, _ in
             guard let id = Self.jobID(parameters), self.exists(id) else { return .refuse(.notFound, body: Self.unknown(parameters) + ".\n") }
             return .accept
         }) { session in

@@ -18,7 +18,7 @@ extension Endpoint {
             guideSection: "Live Chat App — End to End",
             firstMessage: "send {\"type\":\"message\",\"text\":\"hi\"}",
             webSocketRoutes: [
-                WebSocketRoute("/ws/chat", admit: { _, query in
+                WebSocketRoute("/ws/chat", admit: { _, query, _ in
                     guard let username = query["username"], !username.isEmpty else {
                         return .refuse(.badRequest, body: "The live chat needs a name: /ws/chat?username=NAME\n")
                     }

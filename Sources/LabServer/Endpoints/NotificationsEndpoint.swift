@@ -1,3 +1,4 @@
+import Foundation
 import WireProtocol
 
 extension Endpoint {
@@ -18,23 +19,26 @@ extension Endpoint {
             guideSection: "Server-Side Push Notifications",
             firstMessage: "send ping",
             webSocketRoutes: [
-                WebSocketRoute("/ws/notifications", admit: { _, query in await lab.admitToken(query) }) { session in
-                    guard case .success(let user) = await lab.auth.verify(session.query["token"]) else { return }
+                WebSocketRoute("/ws/notifications", admit: { _, query, peer in await lab.admitToken(query, peer: peer) }) { session in
+                    guard case .success(let verified) = await lab.auth.check(session.query["token"]) else { return }
+                    let user = verified.user
                     let me = Subscriber(name: user.name, session: session)
                     let topic = lab.notifications.topic(for: user.name)
                     let missed = topic.add(me, catchingUpAfter: nil)
-                    try await me.run {
-                        for entry in missed { await me.deliver(entry, mode: lab.broadcastMode) }
-                        for try await message in session.messages() {
-                            // Keep alive: the client can ping (an application-level ping, in text).
-                            if case .text("ping") = message {
-                                await me.deliver("pong", mode: lab.broadcastMode)
-                            } else {
-                                await me.send(.error("this socket only answers the text ping; notifications come by themselves"))
+                    defer { topic.remove(me) }
+                    try await session.untilExpiry(verified.expires) {
+                        try await me.run {
+                            for entry in missed { await me.deliver(entry, mode: lab.broadcastMode) }
+                            for try await message in session.messages() {
+                                // Keep alive: the client can ping (an application-level ping, in text).
+                                if case .text("ping") = message {
+                                    await me.deliver("pong", mode: lab.broadcastMode)
+                                } else {
+                                    await me.send(.error("this socket only answers the text ping; notifications come by themselves"))
+                                }
                             }
                         }
                     }
-                    topic.remove(me)
                 }
             ],
             httpRoutes: [
@@ -84,20 +88,70 @@ extension Endpoint {
 }
 
 extension LabContext {
-    /// An upgrade whose `?token=…` is good, or a 401 that says what is wrong with it: checked
-    /// before the 101, so a bad token never gets a WebSocket.
-    func admitToken(_ query: [String: String]) async -> UpgradeVerdict {
-        switch await auth.verify(query["token"]) {
+    /// Checks a token that `peer` presented, against the ``AuthThrottle`` first: an address with
+    /// too many recent failures is refused whatever it sends, and each failure counts (a missing
+    /// token does not: nothing was guessed).
+    func authenticate(_ token: String?, from peer: String?) async -> Result<(user: LabUser, expires: Date), Authenticator.Refusal> {
+        let address = peer ?? "an unknown address"
+        if let wait = authThrottle.retryAfter(address) {
+            return .failure(.tooManyFailures(address: address, failures: authThrottle.failures, window: authThrottle.window, retryAfter: wait))
+        }
+        let result = await auth.check(token)
+        if case .failure(let refusal) = result, refusal != .missing { authThrottle.recordFailure(address) }
+        return result
+    }
+
+    /// An upgrade whose `?token=…` is good, or a 401 that says what is wrong with it (429 when
+    /// the address has failed too often): checked before the 101, so a bad token never gets a
+    /// WebSocket.
+    func admitToken(_ query: [String: String], peer: String?) async -> UpgradeVerdict {
+        switch await authenticate(query["token"], from: peer) {
         case .success: .accept
-        case .failure(let refusal): .refuse(.unauthorized, body: "Not authenticated: \(refusal).\n")
+        case .failure(let refusal):
+            if case .tooManyFailures(_, _, _, let wait) = refusal {
+                .refuse(.tooManyRequests, headers: [("Retry-After", String(wait))], body: "Not authenticated: \(refusal).\n")
+            } else {
+                .refuse(.unauthorized, body: "Not authenticated: \(refusal).\n")
+            }
         }
     }
 
-    /// The user behind a request's token, or a 401 reply that says what was wrong with it.
+    /// The user behind a request's token, or a 401 reply that says what was wrong with it (429
+    /// with `Retry-After` when the address has failed too often).
     func requireUser(_ exchange: HTTPExchange) async throws -> LabUser {
-        switch await auth.verify(exchange.bearerToken) {
-        case .success(let user): return user
-        case .failure(let refusal): throw HTTPReply(refusal.json, status: .unauthorized)
+        switch await authenticate(exchange.bearerToken, from: exchange.peer) {
+        case .success(let verified): return verified.user
+        case .failure(let refusal): throw HTTPReply(refusal: refusal)
         }
+    }
+}
+
+extension HTTPReply {
+    /// 401 with the reason, or 429 with `Retry-After` for an address that failed too often.
+    init(refusal: Authenticator.Refusal) {
+        if case .tooManyFailures(_, _, _, let wait) = refusal {
+            self.init(refusal.json, status: .tooManyRequests)
+            headers = [("Retry-After", String(wait))]
+        } else {
+            self.init(refusal.json, status: .unauthorized)
+        }
+    }
+}
+
+extension WebSocketSession {
+    /// Runs `body`; if the token the connection was opened with expires first, the client is
+    /// told in an error message and the connection is closed with 1008 "token expired". A token
+    /// is checked when the connection opens, and the connection must not outlive it.
+    func untilExpiry(_ expires: Date, _ body: () async throws -> Void) async throws {
+        let lab = self.lab
+        let watch = Task {
+            let left = expires.timeIntervalSince(lab.clock.now())
+            try await Task.sleep(for: .milliseconds(Int64(max(0, left) * 1000)))
+            lab.announce("closing a connection with 1008: its token expired")
+            try? await send(.error("your token expired at \(expires.formatted(Date.ISO8601FormatStyle())); log in again (POST /auth/token) and reconnect"))
+            try? await outbound.close(.policyViolation, reason: "token expired")
+        }
+        defer { watch.cancel() }
+        try await body()
     }
 }

@@ -16,7 +16,7 @@ extension Endpoint {
             guideSection: "FastAPI WebSocket Server (RoomManager)",
             firstMessage: "send {\"text\":\"hi\"}",
             webSocketRoutes: [
-                WebSocketRoute("/ws/room/{room_id}/{client_id}", admit: { parameters, _ in
+                WebSocketRoute("/ws/room/{room_id}/{client_id}", admit: { parameters, _, _ in
                     let (room, client) = (parameters["room_id"] ?? "", parameters["client_id"] ?? "")
                     return manager.members(of: room).contains(client)
                         ? .refuse(.conflict, body: "\(client) is already in room \(room); pick another id.\n")

@@ -41,6 +41,8 @@ public final class Authenticator: Sendable {
         case badSignature
         case expired(at: Date)
         case unknownUser(String)
+        /// Too many failures from one address (``AuthThrottle``); try again after that many seconds.
+        case tooManyFailures(address: String, failures: Int, window: TimeInterval, retryAfter: Int)
 
         public var description: String {
             switch self {
@@ -49,6 +51,8 @@ public final class Authenticator: Sendable {
             case .badSignature: "the token's signature does not match: it was not signed by this lab, or it was altered"
             case .expired(let date): "the token expired at \(date.formatted(Date.ISO8601FormatStyle()))"
             case .unknownUser(let name): "the token names a user this lab does not know: \(name)"
+            case .tooManyFailures(let address, let failures, let window, let retryAfter):
+                "too many failed authentications from \(address) (\(failures) in \(Int(window)) s); try again in \(retryAfter) s"
             }
         }
     }
@@ -82,9 +86,9 @@ public final class Authenticator: Sendable {
     }
 
     /// A token for a user whose password matches, or nil.
-    public func login(username: String, password: String) async throws -> String? {
+    public func login(username: String, password: String, lifetime: TimeInterval = Authenticator.lifetime) async throws -> String? {
         guard let user = user(named: username), user.password == password else { return nil }
-        return try await issue(for: user)
+        return try await issue(for: user, lifetime: lifetime)
     }
 
     public func issue(for user: LabUser, lifetime: TimeInterval = Authenticator.lifetime) async throws -> String {
@@ -99,6 +103,11 @@ public final class Authenticator: Sendable {
 
     /// The user a token stands for, or why it does not count.
     public func verify(_ token: String?) async -> Result<LabUser, Refusal> {
+        await check(token).map(\.user)
+    }
+
+    /// The user a token stands for and when the token expires, or why it does not count.
+    public func check(_ token: String?) async -> Result<(user: LabUser, expires: Date), Refusal> {
         guard let token, !token.isEmpty else { return .failure(.missing) }
         await keysReady.value
         let claims: Claims
@@ -111,7 +120,7 @@ public final class Authenticator: Sendable {
         }
         if claims.exp.value <= clock.now() { return .failure(.expired(at: claims.exp.value)) }
         guard let user = user(named: claims.sub.value) else { return .failure(.unknownUser(claims.sub.value)) }
-        return .success(user)
+        return .success((user, claims.exp.value))
     }
 }
 
