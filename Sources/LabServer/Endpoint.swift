@@ -81,6 +81,9 @@ public struct WebSocketSession: Sendable {
     public var peer: String? { channel.remoteAddress?.ipAddress }
     public let lab: LabContext
     public let logger: Logger
+    /// What must happen before the lab closes this connection itself (shutdown, switching off):
+    /// a ``Subscriber`` registers the draining of its queue here.
+    let beforeClose: BeforeClose
     /// The close code and reason the connection ends with once the session returns (after its
     /// queued replies have gone out); nil for a normal close.
     let closing = NIOLockedValueBox<(code: WebSocketErrorCode, reason: String)?>(nil)
@@ -137,6 +140,22 @@ extension JSON {
     }
 }
 
+/// Work to finish before the lab closes a connection of its own accord, so that a close frame
+/// never overtakes messages already accepted for that client.
+public final class BeforeClose: Sendable {
+    private let steps = NIOLockedValueBox<[@Sendable () async -> Void]>([])
+
+    public init() {}
+
+    func add(_ step: @escaping @Sendable () async -> Void) {
+        steps.withLockedValue { $0.append(step) }
+    }
+
+    func run() async {
+        for step in steps.withLockedValue({ $0 }) { await step() }
+    }
+}
+
 /// What ``WebSocketSession/chatMessages(reply:)`` returns.
 public struct RateLimitedMessages: AsyncSequence, Sendable {
     public typealias Element = JSON
@@ -153,19 +172,36 @@ public struct RateLimitedMessages: AsyncSequence, Sendable {
         let session: WebSocketSession
         let reply: @Sendable (JSON) async throws -> Void
         let start = ContinuousClock.now
+        /// The message returned last is being handled until the handler asks for the next one.
+        var handling = false
 
         public mutating func next() async throws -> JSON? {
+            if handling {
+                handling = false
+                session.lab.leave()
+            }
             while let message = try await base.next() {
-                guard var limiter else { return message }
+                guard session.lab.enter() else {
+                    // Taken now, it could reach some receivers and not others before their 1001.
+                    try await reply(.error("the server is shutting down: this message was not delivered"))
+                    continue
+                }
+                guard var limiter else {
+                    handling = true
+                    return message
+                }
                 let verdict = limiter.admit(at: ContinuousClock.now - start)
                 self.limiter = limiter
                 switch verdict {
                 case .deliver:
+                    handling = true
                     return message
                 case .refuse(let left):
+                    session.lab.leave()
                     let warning = left == 0 ? "one more and the lab closes the connection (1008)" : "\(left) more and the lab closes the connection (1008)"
                     try await reply(.error("over the rate limit (\(limiter.rate.description)): not delivered; \(warning)"))
                 case .close:
+                    session.lab.leave()
                     session.lab.announce("closing a connection with 1008: it kept sending faster than \(limiter.rate.description)")
                     session.endSession(with: .policyViolation, reason: "message rate limit exceeded")
                     return nil

@@ -92,9 +92,13 @@ public final class Lab: Sendable {
         throw LabError.stoppedBeforeStarting
     }
 
-    /// Closes every live WebSocket with 1001 "going away", then stops listening.
+    /// Closes every live WebSocket with 1001 "going away" (after the messages already accepted
+    /// for it), ends the event streams, then stops listening.
     public func stop() async {
         guard let (group, task) = running.withLockedValue({ state in defer { state = nil }; return state }) else { return }
+        // No more messages are taken, those taken are handled, and each connection's queue drains
+        // before its 1001.
+        await context.stopAccepting()
         await registry.connections.closeAll(code: .goingAway, reason: "server shutting down")
         // Event streams end too (a reconnecting EventSource will find the next server).
         context.eventStreams.finishAll()
@@ -140,13 +144,15 @@ public final class Lab: Sendable {
                 }
                 let query = parseQuery(target.split(separator: "?", maxSplits: 1).dropFirst().first)
                 return .upgrade([:]) { inbound, outbound, context in
+                    let beforeClose = BeforeClose()
                     let close: @Sendable (CloseCode, String) async -> Void = { code, reason in
+                        await beforeClose.run()
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
                     }
                     try await registry.connections.run(endpoint: endpoint.name, close: close, drop: { try? await channel.close() }) {
                         let session = WebSocketSession(
                             parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
-                            logger: context.logger
+                            logger: context.logger, beforeClose: beforeClose
                         )
                         try await route.session(session)
                         if let ending = session.closing.withLockedValue({ $0 }) {

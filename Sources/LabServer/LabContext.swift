@@ -66,6 +66,9 @@ public final class LabContext: Sendable {
     private let mode: NIOLockedValueBox<BroadcastMode>
     private let queueLimit: NIOLockedValueBox<Int>
     private let rate: NIOLockedValueBox<MessageRate?>
+    /// Messages a chat-like endpoint has taken and not yet finished handling, and whether it still
+    /// takes any (see ``stopAccepting()``).
+    private let acceptance = NIOLockedValueBox((stopping: false, inFlight: 0))
     private let notices = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// - Parameter tokenSecret: the key tokens are signed with; nil picks 32 random bytes.
@@ -99,6 +102,30 @@ public final class LabContext: Sendable {
     func announce(_ text: String) {
         logger.info("\(text)")
         noticeHandler?(text)
+    }
+
+    /// Takes a message for handling (``leave()`` when handled). - Returns: false once the lab is
+    /// stopping: the message must then be refused, not half delivered.
+    func enter() -> Bool {
+        acceptance.withLockedValue { state in
+            guard !state.stopping else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
+
+    func leave() {
+        acceptance.withLockedValue { $0.inFlight -= 1 }
+    }
+
+    /// Takes no more messages, then waits (at most `limit`) for those taken to be handled, so that
+    /// each one is in every receiver's queue before the queues drain and the 1001s go out.
+    func stopAccepting(within limit: Duration = .seconds(2)) async {
+        acceptance.withLockedValue { $0.stopping = true }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, acceptance.withLockedValue({ $0.inFlight > 0 }) {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// How fast one connection may send to a chat-like endpoint (starts at `limits.messageRate`;

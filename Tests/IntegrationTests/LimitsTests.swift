@@ -43,34 +43,43 @@ struct LimitsTests {
 
     @Test("a slow-loris head gets 408 after the timeout, and the lab serves others meanwhile")
     func slowRequestHeads() async throws {
-        let (lab, port) = try await startLab(only: ["echo"]) { $0.limits.requestHeadTimeout = .seconds(1) }
+        let (lab, port) = try await startLab(only: ["echo"]) { $0.limits.requestHeadTimeout = .seconds(2) }
         defer { Task { await lab.stop() } }
         // Twenty connections that trickle their heads and never finish them.
         var trickling: [RawConnection] = []
         for _ in 0..<20 {
             let connection = try await RawConnection(port: port)
-            try await connection.write("GET /ws/echo HTTP/1.1\r\nHo")
+            // On a loaded machine the timeout may already have closed it: the 408 is checked below.
+            try? await connection.write("GET /ws/echo HTTP/1.1\r\nHo")
             trickling.append(connection)
         }
         let slow = trickling
         // Meanwhile a normal client upgrades and gets its echo at once.
         let client = try await JSONClient.connect(port: port, path: "/ws/echo")
-        try await client.sendText("still served")
-        #expect(try await client.nextText() == "Echo: still served")
+        do {
+            try await client.sendText("still served")
+            #expect(try await client.nextText() == "Echo: still served")
+        } catch {
+            Issue.record("the served client: \(error); closed with \(client.closeCode.map(String.init) ?? "nothing")")
+        }
 
         for connection in slow {
             let (head, _) = await connection.readHead()
             #expect(head?.status == 408)
         }
         let text = String(decoding: slow[0].bytes, as: UTF8.self)
-        #expect(text.contains("No whole request head arrived within 1 s"), "\(text)")
+        #expect(text.contains("No whole request head arrived within 2 s"), "\(text)")
         #expect(await eventually { slow.allSatisfy(\.isClosed) })
         #expect(await eventually { lab.context.openConnections.current == 1 }, "only the served client holds a place")
         // A whole head sent slowly but in time is served.
         let patient = try await RawConnection(port: port)
         for piece in ["POST /http/echo HTT", "P/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r", "\n\r\nok"] {
-            try await patient.write(piece)
-            try await Task.sleep(for: .milliseconds(100))
+            do {
+                try await patient.write(piece)
+            } catch {
+                Issue.record("the patient client, writing \(piece.debugDescription): \(error); it got \(String(decoding: patient.bytes, as: UTF8.self))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(await patient.readHead().head?.status == 200)
         await patient.close()

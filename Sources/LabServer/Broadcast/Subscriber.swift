@@ -27,6 +27,16 @@ public final class Subscriber: TopicReceiver {
         self.session = session
         (stream, queue) = AsyncStream<String>.makeStream()
         onGone = NIOLockedValueBox(nil)
+        session.beforeClose.add { [weak self] in await self?.drained(within: .seconds(2)) }
+    }
+
+    /// Waits until every queued message has been written (or the receiver is gone, or `limit`
+    /// passes): the lab closes a connection only after what it accepted for it.
+    func drained(within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, state.withLockedValue({ $0.pending > 0 && !$0.gone }) {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     var isGone: Bool { state.withLockedValue { $0.gone } }
