@@ -260,7 +260,6 @@ class Healthy:
     def __init__(self, run, index):
         self.run = run
         self.id = f"c{index:03d}"
-        self.index = index
         self.ws = None
         self.seen = {}         # sender id -> bitmask of the seqs received
         self.highest = {}      # sender id -> highest seq received
@@ -317,7 +316,7 @@ class Healthy:
                             self.all_at = now
                             run.note_complete()
                     elif sender == DROPPER:
-                        self.dropper.append(text)
+                        self.dropper.append(text if DROPPER not in self.left else "after its user_left: " + text)
                     else:
                         self.foreign += 1
                 elif kind == "user_left":
@@ -332,6 +331,9 @@ class Healthy:
         except ConnectionClosed as closed:
             if closed.rcvd is not None and not run.closing:
                 self.closed = (closed.rcvd.code, closed.rcvd.reason)
+        except Exception as error:  # a message this script cannot read: a failure, not a hang
+            run.client_errors.append(f"{self.id}: {error!r}")
+            self.closed = (0, "the load generator failed")
         if not run.closing and self.closed is None:
             self.closed = (1006, "connection lost")
         if self.closed is not None:
@@ -383,6 +385,7 @@ class Run:
         self.completed = 0
         self.all_done = asyncio.Event()
         self.lost = asyncio.Event()  # a healthy client's connection was closed
+        self.client_errors = []  # exceptions in the healthy clients' readers
         self.sent_when_left = {}  # client id -> healthy messages sent when its user_left first came
         self.closing = False
         self.received = 0  # healthy deliveries so far, all clients together
@@ -508,10 +511,12 @@ class Run:
             ("out of order (per sender)", out_of_order == 0, str(out_of_order)),
             ("missing", missing == 0, str(missing)),
             ("unexpected messages", foreign == 0, str(foreign)),
+            ("load generator errors", not self.client_errors,
+             f"{len(self.client_errors)}" + (f": {self.client_errors[0]}" if self.client_errors else "")),
             ("error replies (beyond the sync)", not errors, f"{len(errors)}" + (f": {errors[0]}" if errors else "")),
             ("healthy clients closed by the server", not cut_off_healthy,
              f"{len(cut_off_healthy)}" + (f" ({', '.join(cut_off_healthy[:5])}…)" if cut_off_healthy else "")),
-            ("dropper's 3 messages, in order, to each", dropper_ok == len(clients), f"{dropper_ok} of {len(clients)}"),
+            ("dropper's 3 messages, in order, before its user_left", dropper_ok == len(clients), f"{dropper_ok} of {len(clients)}"),
             ("dropper reset its connection", dropped_at is not None, "yes (RST, no close frame)" if dropped_at else "no"),
             ("user_left for the dropper", left_dropper == len(clients), f"{left_dropper} of {len(clients)}"),
             ("user_left for the never-reader", left_never == len(clients), f"{left_never} of {len(clients)}"),
