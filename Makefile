@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test conformance bench system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test conformance bench load load-small system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -19,6 +19,7 @@ test: system-deps python-peers build-release build-tests
 	.build/debug/wirelab replay transcripts/*.md
 	.build/debug/wirelab lessons --check
 	$(MAKE) --no-print-directory verify-capture
+	$(MAKE) --no-print-directory load-small
 
 # The RFC 6455 conformance suite alone (`make test` runs it too, after the other tests).
 conformance: build-tests
@@ -27,6 +28,18 @@ conformance: build-tests
 # Load on loopback, measured (see BENCHMARKS.md); never part of `make test`: CI machines are noisy.
 bench: system-deps build-release
 	scripts/bench-with-peers.sh
+
+# 500 chat clients send 20 messages each while one client never reads and one drops its TCP
+# connection: every message must reach every healthy client once, in order (BENCHMARKS.md,
+# "Load test"). Takes one to three minutes on two cores.
+load: system-deps python-peers build-release
+	scripts/load-test.sh
+
+# The same checks at a tenth of the deliveries, part of `make test` (about 15 s). The never-reader
+# gets a small receive buffer so that 5,000 messages are enough to overflow its queue; no healthy
+# client can be cut off however slow the machine (the load keeps 100 messages in flight at most).
+load-small: system-deps python-peers build-release
+	scripts/load-test.sh --clients 100 --messages 50 --never-reader-rcvbuf 4096 --timeout 90
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
 verify-capture: build-release
