@@ -124,8 +124,8 @@ public struct WebSocketSession: Sendable {
     /// ``jsonMessages(reply:)`` held to the lab's ``LabContext/messageRate``, for chat-like
     /// endpoints: a message over the rate is not delivered and gets an error reply; one too many
     /// of those and the sequence ends, and the connection closes with 1008 once the session returns.
-    public func chatMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> RateLimitedMessages {
-        RateLimitedMessages(base: jsonMessages(reply: reply), rate: lab.messageRate, session: self, reply: reply)
+    public func chatMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> ChatMessages {
+        ChatMessages(base: jsonMessages(reply: reply), rate: lab.messageRate, session: self, reply: reply)
     }
 
     public func send(_ message: JSON) async throws {
@@ -156,8 +156,9 @@ public final class BeforeClose: Sendable {
     }
 }
 
-/// What ``WebSocketSession/chatMessages(reply:)`` returns.
-public struct RateLimitedMessages: AsyncSequence, Sendable {
+/// What ``WebSocketSession/chatMessages(reply:)`` returns: messages held to the rate, and none
+/// taken once the lab is stopping.
+public struct ChatMessages: AsyncSequence, Sendable {
     public typealias Element = JSON
     public typealias Base = AsyncThrowingCompactMapSequence<WebSocketInboundMessageStream, JSON>
 

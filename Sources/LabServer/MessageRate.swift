@@ -17,7 +17,7 @@ public struct MessageRate: Sendable, Equatable {
         self.strikes = max(1, strikes)
     }
 
-    /// `20/s`, `20/s burst 40`: how the REPL and `serve --help` say it.
+    /// `20 a second, 40 at once`: how the REPL and the error replies say it.
     public var description: String {
         let rate = perSecond == perSecond.rounded() ? String(Int(perSecond)) : String(perSecond)
         return "\(rate) a second, \(burst) at once"
