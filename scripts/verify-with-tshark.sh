@@ -24,6 +24,11 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 sleep 1  # tshark says "Capturing" a moment before its filter is in place
+if ! kill -0 $server 2>/dev/null; then
+    echo "wirelab serve did not start on port $port (another server there? PORT=N picks another):" >&2
+    cat "$work/server.log" >&2
+    exit 1
+fi
 
 "$wirelab" compare "$scenario" --url "http://127.0.0.1:$port" --json "$@" >"$work/compare.json"
 sleep 1
