@@ -155,6 +155,15 @@ def http():
     write("http", "bare-lf", b"\x01" + b"HTTP/1.1 204 No Content\nDate: today\r\n\r\n")
     write("http", "unrecognised-start", b"\x01" + b"HELLO\r\nA: b\r\n\r\n")
     write("http", "binary-body", b"\x02" + b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n\x00\x01\x02\xff\xfe\x1b[0m")
+    # Escape sequences from the wire in every place the renderer once printed them as they came.
+    esc = b"\x1b[2J\x1b]0;owned\x07"
+    write("http", "escape-in-reason", b"\x01HTTP/1.1 200 " + esc + b"\r\nContent-Length: 0\r\n\r\n")
+    write("http", "escape-in-unreadable-head", b"\x01HTTP/1.1 200 OK\r\nno colon " + esc + b"\r\n\r\n")
+    write("http", "escape-in-sse-type-and-id", b"\x00" + SSE_RESPONSE.split(b"\r\n\r\n")[0] + b"\r\n\r\nevent: " + esc
+          + b"\nid: " + esc + b"\ndata: x\n\n")
+    write("http", "escape-in-sse-field-name", b"\x01" + SSE_RESPONSE.split(b"\r\n\r\n")[0] + b"\r\n\r\n" + esc + b": x\n\n")
+    write("http", "escape-in-accept", b"\x01HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: " + esc + b"\r\n\r\n")
+    write("http", "escape-in-json-type", b"\x00" + SWITCH + frame(0x1, b'{"type":"\\u001b[2J"}'))
 
 
 def json():
