@@ -1,7 +1,8 @@
 import Testing
 import WireProtocol
 
-/// Inputs the fuzz targets (fuzz/, `make fuzz`) found wrong, minimized, kept so they stay fixed.
+/// Inputs the fuzz targets (fuzz/, `make fuzz`) found wrong, minimized, kept so they stay fixed,
+/// and one found while writing a target's invariant.
 @Suite struct FuzzFindingsTests {
     /// fuzz target `json`: a number beyond a Double's range read as infinity, which `text` wrote
     /// as `inf`, not JSON; the lab would have relayed it so.
@@ -26,5 +27,28 @@ import WireProtocol
 
     @Test func unicodeEscapesStillParse() throws {
         #expect(try JSON(parsing: "\"\\u0041\\u00e9\\uD83D\\uDE00\"") == .string("Aé😀"))
+    }
+
+    /// Found while writing fuzz target `wire`'s invariant (the same events however the bytes are
+    /// cut), beyond the sizes it tries: a head over the 64 KiB limit was refused when 64 KiB of it
+    /// had come without its end, and accepted when it came in one read.
+    @Test func headOverTheLimitIsRefusedHoweverItArrives() {
+        let head = Array("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: HTTPHead.maximumSize))\r\n\r\n".utf8)
+        var whole = WireDissector()
+        let inOneRead = whole.feed(.up, head)
+        var split = WireDissector()
+        let cut = HTTPHead.maximumSize + 1
+        let inPieces = split.feed(.up, Array(head[..<cut])) + split.feed(.up, Array(head[cut...]))
+        for (name, events) in [("in one read", inOneRead), ("in pieces", inPieces)] {
+            guard case .undecodable(_, let reason, _)? = events.first else {
+                Issue.record("\(name): expected the head to be refused, got \(events.first.map { "\($0)".prefix(80) } ?? "nothing")")
+                continue
+            }
+            #expect(reason == "no end of head within \(HTTPHead.maximumSize) bytes", "\(name)")
+        }
+        guard case .malformed = HTTPHead.parse(head) else {
+            Issue.record("HTTPHead.parse accepts a head of \(head.count) bytes")
+            return
+        }
     }
 }
