@@ -22,6 +22,8 @@ CRASHES=fuzz/crashes
 export SWIFT_BACKTRACE=enable=no
 
 mkdir -p "$BUILD" "$CRASHES"
+# swiftc adds to an existing archive: start afresh, or objects of removed files would stay.
+rm -f "$BUILD"/lib*.a
 swift_flags=(-parse-as-library -O -swift-version 6 -enable-upcoming-feature ExistentialAny)
 
 echo "building the fuzz targets (-sanitize=$SANITIZERS) in $BUILD"
@@ -51,13 +53,13 @@ for target in $TARGETS; do
     work=$(mktemp -d)
     cp -R "fuzz/corpus/$target/." "$work/"
     log="$BUILD/fuzz-$target.log"
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     set +e
     "$BUILD/fuzz-$target" -runs="$RUNS" -max_len="$MAX_LEN" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$CRASHES/$target-" "$work" > "$log" 2>&1
     status=$?
     set -e
-    seconds=$(echo "$(date +%s.%N) - $start" | bc)
+    tenths=$(( ($(date +%s%N) - start) / 100000000 ))
     rm -rf "$work"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
@@ -68,7 +70,7 @@ for target in $TARGETS; do
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         result="FAILED (exit $status): ${artifact:-see $log}"
     fi
-    printf '%-7s %10s %9.1f %9s  %s\n' "$target" "${runs:-?}" "$seconds" "${speed:-?}" "$result"
+    printf '%-7s %10s %7d.%d %9s  %s\n' "$target" "${runs:-?}" $((tenths / 10)) $((tenths % 10)) "${speed:-?}" "$result"
     [ "$status" -eq 0 ] || grep -m1 -E 'invariant broken|Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer' "$log" | cut -c1-300 || true
 done
 exit $failed
