@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test conformance bench load load-small system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -12,8 +12,8 @@ run: system-deps build-release
 # The release build is part of the test: `make run` uses it, and the optimiser has failed on code
 # that debug builds took. It comes first, so that the last lines are the test summaries.
 # The conformance suite runs in a process of its own: its ~1,900 connections would take CPU
-# from the tests that measure delays.
-test: system-deps python-peers build-release build-tests
+# from the tests that measure delays. The fuzz smoke run adds about 20 s.
+test: system-deps python-peers build-release build-tests fuzz-smoke
 	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --skip ConformanceTests
 	$(SWIFT) test --skip-build --filter ConformanceTests
 	.build/debug/wirelab replay transcripts/*.md
@@ -47,6 +47,16 @@ verify-capture: build-release
 	scripts/verify-with-tshark.sh chat --duration 3s --count 3
 	scripts/verify-with-tshark.sh notifications --duration 3s --count 3
 
+# libFuzzer on the protocol code and the REPL's rendering, a million runs per target (FUZZ_RUNS
+# to change it; see FUZZING.md). Never part of `make test`: it took an hour on two vCPUs.
+fuzz:
+	fuzz/run.sh
+
+# The same targets built and run briefly: the seed corpus (found bugs among it) and 2,000 new
+# inputs each. `make test` runs it, so that the fuzz targets keep building.
+fuzz-smoke:
+	FUZZ_RUNS=2000 fuzz/run.sh
+
 system-deps:
 	@scripts/ensure-system-deps.sh
 
@@ -72,4 +82,4 @@ overwrite-transcripts: build-tests
 	WIRELAB_TRANSCRIPTS=overwrite .build/debug/wirelab replay transcripts/*.md
 
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz $(VENV)

@@ -56,6 +56,9 @@ public struct HTTPHead: Sendable, Equatable {
         guard let end = headLength(in: input) else {
             return input.count > maximumSize ? .malformed("no end of head within \(maximumSize) bytes") : .needMoreBytes
         }
+        // The same limit when the whole head is there at once: otherwise a head too large to
+        // wait for in pieces would pass when it arrived in one read.
+        guard end <= maximumSize else { return .malformed("no end of head within \(maximumSize) bytes") }
         let raw = Array(input[..<end])
         let text = String(decoding: raw, as: UTF8.self)
         var lines = text.components(separatedByCRLF: ())

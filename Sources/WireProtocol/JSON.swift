@@ -289,7 +289,10 @@ private struct JSONParser {
     }
 
     mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
-        guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+        // Four hex digits and nothing else: UInt32(_:radix:) alone would take "+041" and "-000".
+        guard bytes.count - index >= 4, bytes[index..<index + 4].allSatisfy(\.isHexDigit),
+            let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+        else {
             throw error("\\u needs four hex digits")
         }
         index += 4
@@ -316,6 +319,11 @@ private struct JSONParser {
             guard digits() else { throw error("expected a digit in the exponent") }
         }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error("not a number") }
+        // `1e400` reads as infinity, which `text` could only write as `inf`: not JSON.
+        guard value.isFinite else {
+            index = start
+            throw error("the number is too large for a 64-bit float")
+        }
         return .number(value)
     }
 

@@ -34,7 +34,7 @@ struct WireRenderer {
         let kind: String
         switch head.startLine {
         case .request: kind = "HTTP request"
-        case .response(_, let status, let reason): kind = "HTTP response \(status) \(reason)"
+        case .response(_, let status, let reason): kind = "HTTP response \(status) \(Self.visible(reason))"
         case .unrecognised: kind = "HTTP head"
         }
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
@@ -106,8 +106,9 @@ struct WireRenderer {
             }
             return ["\(arrow(.down)) │ " + Self.quote(raw, limit: 60).padding(30) + style.dim("\(endings) · " + Self.describe(meaning))]
         case .event(let event):
-            let id = event.lastEventID.isEmpty ? "" : " · id \(event.lastEventID)"
-            return ["\(arrow(.down)) SSE event \(event.type)\(id) · " + fitted(Self.visible(event.data), after: "← \(client) SSE event \(event.type)\(id) · ")]
+            let type = Self.visible(event.type)
+            let id = event.lastEventID.isEmpty ? "" : " · id \(Self.visible(event.lastEventID))"
+            return ["\(arrow(.down)) SSE event \(type)\(id) · " + fitted(Self.visible(event.data), after: "← \(client) SSE event \(type)\(id) · ")]
         case .retry(let milliseconds):
             return view == .quiet ? [] : ["\(arrow(.down)) │ " + style.dim("(after a drop, the client will wait \(milliseconds) ms before reconnecting)")]
         case .discarded(let discarded):
@@ -122,7 +123,7 @@ struct WireRenderer {
         case .dispatchNothing: return "empty line, no data: nothing to dispatch"
         case .comment: return "comment: ignored (keeps the connection busy)"
         case .field(let field): return "field \(field.name) = \(quote(field.value, limit: 40))"
-        case .ignoredField(let name, _): return "unknown field \(name): ignored"
+        case .ignoredField(let name, _): return "unknown field \(visible(name)): ignored"
         case .invalidRetry(let value): return "retry \(quote(value, limit: 20)) is not all digits: ignored"
         case .idWithNull: return "id containing NUL: ignored"
         }
@@ -135,16 +136,16 @@ struct WireRenderer {
         }
         var lines = [
             pad + "Sec-WebSocket-Accept check (RFC 6455 §4.2.2):",
-            pad + "  key          " + check.key,
+            pad + "  key          " + Self.visible(check.key),
             pad + "  + GUID       " + Handshake.guid + style.dim("   (fixed by the RFC)"),
             pad + "  SHA-1        " + HexDump.compact(check.digest),
             pad + "  base64       " + check.expected,
         ]
         switch check.received {
         case .some(let received) where check.matches:
-            lines.append(pad + "  server sent  " + received + "  " + style.green("✓ match: the server really read this handshake"))
+            lines.append(pad + "  server sent  " + Self.visible(received) + "  " + style.green("✓ match: the server really read this handshake"))
         case .some(let received):
-            lines.append(pad + "  server sent  " + received + "  " + style.red("✗ mismatch: a correct client must refuse this upgrade"))
+            lines.append(pad + "  server sent  " + Self.visible(received) + "  " + style.red("✗ mismatch: a correct client must refuse this upgrade"))
         case .none:
             lines.append(pad + "  server sent  (no Sec-WebSocket-Accept header)")
         }
@@ -191,7 +192,7 @@ struct WireRenderer {
     }
 
     func render(undecodable reason: String, bytes: [UInt8], direction: Direction) -> [String] {
-        ["\(arrow(direction)) " + style.red("\(bytes.count) bytes that are not a valid message: \(reason)")]
+        ["\(arrow(direction)) " + style.red("\(bytes.count) bytes that are not a valid message: \(Self.visible(reason))")]
             + HexDump.lines(bytes, limit: 64).map { pad + $0 }
     }
 
@@ -243,7 +244,7 @@ struct WireRenderer {
         var kind = frame.opcode.name + (frame.fin ? "" : " fragment")
         var summary = quietSummary(frame)
         if frame.opcode == .text, let text = String(validatingUTF8Bytes: frame.payload), let json = try? JSON(parsing: text), json.isObject {
-            if let type = json["type"]?.stringValue { kind = type }
+            if let type = json["type"]?.stringValue { kind = Self.visible(type) }
             summary = Self.visible(text)
         }
         return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · " + fitted(summary, after: "→ \(client) \(kind) · \(frame.wireSize) B · ")

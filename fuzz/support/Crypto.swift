@@ -1,0 +1,45 @@
+/// A stand-in for swift-crypto's `Insecure.SHA1`, the one API of Crypto that WireProtocol uses
+/// (Handshake.swift), so the fuzz targets build with swiftc alone. SHA-1 as FIPS 180-4 gives it;
+/// fuzz/run.sh checks it against RFC 6455's sample key before fuzzing.
+public enum Insecure {
+    public enum SHA1 {
+        public static func hash(data: some Collection<UInt8>) -> [UInt8] {
+            var message = Array(data)
+            let bitLength = UInt64(message.count) * 8
+            message.append(0x80)
+            while message.count % 64 != 56 { message.append(0) }
+            for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+
+            var h: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
+            var w = [UInt32](repeating: 0, count: 80)
+            for block in stride(from: 0, to: message.count, by: 64) {
+                for i in 0..<16 {
+                    w[i] = message[block + 4 * i ..< block + 4 * i + 4].reduce(0) { $0 << 8 | UInt32($1) }
+                }
+                for i in 16..<80 { w[i] = rotate(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
+                var (a, b, c, d, e) = (h[0], h[1], h[2], h[3], h[4])
+                for i in 0..<80 {
+                    let (f, k): (UInt32, UInt32) =
+                        switch i {
+                        case 0..<20: ((b & c) | (~b & d), 0x5A82_7999)
+                        case 20..<40: (b ^ c ^ d, 0x6ED9_EBA1)
+                        case 40..<60: ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC)
+                        default: (b ^ c ^ d, 0xCA62_C1D6)
+                        }
+                    let t = rotate(a, 5) &+ f &+ e &+ k &+ w[i]
+                    (e, d, c, b, a) = (d, c, rotate(b, 30), a, t)
+                }
+                h[0] &+= a
+                h[1] &+= b
+                h[2] &+= c
+                h[3] &+= d
+                h[4] &+= e
+            }
+            return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * $0)) } }
+        }
+
+        private static func rotate(_ value: UInt32, _ count: UInt32) -> UInt32 {
+            value << count | value >> (32 - count)
+        }
+    }
+}
