@@ -62,7 +62,9 @@ for target in $TARGETS; do
     tenths=$(( ($(date +%s%N) - start) / 100000000 ))
     rm -rf "$work"
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    # libFuzzer's own average divides by whole seconds (0 for a short run): measure it here.
+    speed='?'
+    case "$runs" in ''|*[!0-9]*) ;; *) [ "$tenths" -gt 0 ] && speed=$(( runs * 10 / tenths )) ;; esac
     if [ "$status" -eq 0 ]; then
         result=ok
     else
@@ -70,7 +72,7 @@ for target in $TARGETS; do
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         result="FAILED (exit $status): ${artifact:-see $log}"
     fi
-    printf '%-7s %10s %7d.%d %9s  %s\n' "$target" "${runs:-?}" $((tenths / 10)) $((tenths % 10)) "${speed:-?}" "$result"
+    printf '%-7s %10s %7d.%d %9s  %s\n' "$target" "${runs:-?}" $((tenths / 10)) $((tenths % 10)) "$speed" "$result"
     [ "$status" -eq 0 ] || grep -m1 -E 'invariant broken|Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer' "$log" | cut -c1-300 || true
 done
 exit $failed
