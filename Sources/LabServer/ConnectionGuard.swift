@@ -35,6 +35,7 @@ public final class ConnectionCount: Sendable {
 /// meanwhile; the timeout only frees the place it holds.
 final class ConnectionGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum State {
         /// Counting bytes until the blank line that ends the first request head.
@@ -143,8 +144,4 @@ final class ConnectionGuard: ChannelInboundHandler {
         }
         context.fireUserInboundEventTriggered(event)
     }
-}
-
-extension ConnectionGuard {
-    typealias OutboundOut = ByteBuffer
 }

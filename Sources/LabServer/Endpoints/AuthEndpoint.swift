@@ -79,10 +79,7 @@ extension Endpoint {
                         throw HTTPReply.badRequest("the body needs \"username\" and \"password\"")
                     }
                     let address = exchange.peer ?? "an unknown address"
-                    if let wait = lab.authThrottle.retryAfter(address) {
-                        let throttle = lab.authThrottle
-                        throw HTTPReply(refusal: .tooManyFailures(address: address, failures: throttle.failures, window: throttle.window, retryAfter: wait))
-                    }
+                    if let refusal = lab.authThrottle.refusal(for: address) { throw HTTPReply(refusal: refusal) }
                     // Not in the guide: a shorter lifetime, so that expiry can be seen without waiting an hour.
                     var lifetime = Authenticator.lifetime
                     if let value = body["expires_in"] {

@@ -93,9 +93,7 @@ extension LabContext {
     /// token does not: nothing was guessed).
     func authenticate(_ token: String?, from peer: String?) async -> Result<(user: LabUser, expires: Date), Authenticator.Refusal> {
         let address = peer ?? "an unknown address"
-        if let wait = authThrottle.retryAfter(address) {
-            return .failure(.tooManyFailures(address: address, failures: authThrottle.failures, window: authThrottle.window, retryAfter: wait))
-        }
+        if let refusal = authThrottle.refusal(for: address) { return .failure(refusal) }
         let result = await auth.check(token)
         if case .failure(let refusal) = result, refusal != .missing { authThrottle.recordFailure(address) }
         return result

@@ -28,6 +28,11 @@ public final class AuthThrottle: Sendable {
         }
     }
 
+    /// The refusal for `address` while it has to wait; nil when it may try.
+    public func refusal(for address: String) -> Authenticator.Refusal? {
+        retryAfter(address).map { .tooManyFailures(address: address, failures: failures, window: window, retryAfter: $0) }
+    }
+
     public func recordFailure(_ address: String) {
         let now = clock.now()
         recent.withLockedValue { $0[address, default: []].append(now) }
