@@ -137,6 +137,15 @@ final class ConnectionGuard: ChannelInboundHandler {
         }
     }
 
+    /// A turned-away connection ends. The handlers above first hear that no more input will come
+    /// (the client may well have closed its side): to them the connection ended before its
+    /// request, which Hummingbird notes quietly. Without it, Hummingbird would log an error for a
+    /// connection that the lab's own notice has already explained.
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .turningAway = state { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.fireChannelInactive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .turningAway = state, let event = event as? ChannelEvent, event == .inputClosed {
             context.close(promise: nil)

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NIOConcurrencyHelpers
 import Testing
 import WireProtocol
 
@@ -39,6 +41,35 @@ struct LimitsTests {
         let newcomer = try await RawConnection(port: port)
         #expect(try await newcomer.upgrade("/ws/echo")?.status == 101)
         for connection in held + [newcomer] { await connection.close() }
+    }
+
+    @Test("turned-away connections (503 over the limit, 408 for a slow head) leave the lab's notice in the log and no error")
+    func turnedAwayLeavesNoError() async throws {
+        let records = NIOLockedValueBox<[RecordingLogHandler.Record]>([])
+        let (lab, port) = try await startLab(only: ["echo"]) {
+            $0.limits.maxConnections = 1
+            $0.limits.requestHeadTimeout = .milliseconds(500)
+            $0.logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
+        }
+        defer { Task { await lab.stop() } }
+        let held = try await RawConnection(port: port)
+        try await held.write("GET /ws/echo HTTP/1.1\r\nHo")  // a head that never ends: 408
+        #expect(await eventually { lab.context.openConnections.current == 1 })
+        // One turned-away client closes once it has the answer, the other waits for the lab to close.
+        let closesFirst = try await RawConnection(port: port)
+        #expect(await closesFirst.readHead().head?.status == 503)
+        await closesFirst.close()
+        let waits = try await RawConnection(port: port)
+        #expect(await waits.readHead().head?.status == 503)
+        #expect(await held.readHead().head?.status == 408)
+        #expect(await eventually { waits.isClosed && held.isClosed })
+        try await Task.sleep(for: .milliseconds(200))  // the lab's side of the closes
+
+        let logged = records.withLockedValue { $0 }
+        #expect(logged.filter { $0.message.hasPrefix("refused a connection") }.count == 2)
+        #expect(logged.contains { $0.message.hasPrefix("closed a connection that sent no whole request head") })
+        let errors = logged.filter { $0.level >= .error }
+        #expect(errors.isEmpty, "\(errors.map { "[\($0.source)] \($0.message)" })")
     }
 
     @Test("a slow-loris head gets 408 after the timeout, and the lab serves others meanwhile")

@@ -235,3 +235,24 @@ final class ChildProcess: Sendable {
         return process.terminationStatus
     }
 }
+
+/// Keeps what a logger was asked to log, for tests about the server's log.
+struct RecordingLogHandler: LogHandler {
+    struct Record: Sendable {
+        let level: Logger.Level
+        let message: String
+        let source: String
+    }
+    let records: NIOLockedValueBox<[Record]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        records.withLockedValue { $0.append(Record(level: event.level, message: "\(event.message)", source: event.source)) }
+    }
+}
