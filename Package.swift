@@ -106,6 +106,8 @@ let package = Package(
                 "WirelabREPL", "LabServer", "Comparison", "Bench", "Lessons", "WireClient", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

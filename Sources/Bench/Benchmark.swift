@@ -47,11 +47,19 @@ public struct Benchmark: Sendable {
         }
     }
 
+    /// This process, when it is only the load: its CPU time shows how much of the machine the
+    /// clients took from the server they share it with.
+    var loadPID: Int32? {
+        let own = getpid()
+        return options.serverPID == own ? nil : own
+    }
+
     // MARK: Echo
 
     func echo(connections: Int) async throws -> Row {
         let clients = try await connect(connections, path: { _ in "/ws/echo" })
         let cpuBefore = ProcessStats(pid: options.serverPID)
+        let loadBefore = ProcessStats(pid: loadPID)
         let started = ContinuousClock.now
         let deadline = started + options.duration
         let payload = Array(repeating: UInt8(ascii: "x"), count: options.payloadSize)
@@ -75,6 +83,7 @@ public struct Benchmark: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         let cpuAfter = ProcessStats(pid: options.serverPID)
+        let loadAfter = ProcessStats(pid: loadPID)
         await closeAll(clients)
         let perSecond = Double(latencies.count) / elapsed.seconds
         var figures = [
@@ -85,6 +94,10 @@ public struct Benchmark: Sendable {
         if let before = cpuBefore, let after = cpuAfter, !latencies.isEmpty {
             let perRoundTrip = (after.cpuSeconds - before.cpuSeconds) / Double(latencies.count)
             figures.append(("server CPU/round trip", String(format: "%.1f µs", perRoundTrip * 1e6)))
+        }
+        if let before = loadBefore, let after = loadAfter, !latencies.isEmpty {
+            let perRoundTrip = (after.cpuSeconds - before.cpuSeconds) / Double(latencies.count)
+            figures.append(("load CPU/round trip", String(format: "%.1f µs", perRoundTrip * 1e6)))
         }
         return Row(name: "echo, \(connections) connection\(connections == 1 ? "" : "s")", figures: figures)
     }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LabServer
 import Logging
+import NIOCore
+import NIOPosix
 import WireProtocol
 import WirelabREPL
 
@@ -146,6 +148,13 @@ struct Serve: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        // Swift concurrency's jobs run on NIO's event loops instead of a pool of their own, so a
+        // message's task and its socket share a thread: no hand-over between threads per message
+        // (BENCHMARKS.md, "Where the time goes"). Only here: the REPL keeps the default pool, as
+        // its tests and transcripts do; `bench` keeps it so that its clients' tasks do not queue
+        // behind socket events, which showed as a few-millisecond p99 that was the load's, not
+        // the server's.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
         do {

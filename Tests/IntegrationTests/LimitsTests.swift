@@ -48,7 +48,9 @@ struct LimitsTests {
         let records = NIOLockedValueBox<[RecordingLogHandler.Record]>([])
         let (lab, port) = try await startLab(only: ["echo"]) {
             $0.limits.maxConnections = 1
-            $0.limits.requestHeadTimeout = .milliseconds(500)
+            // Long enough that the held place is still taken when the two newcomers come, even on
+            // a loaded machine: it frees only after the 408 and the lab's linger.
+            $0.limits.requestHeadTimeout = .seconds(3)
             $0.logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
         }
         defer { Task { await lab.stop() } }

@@ -43,7 +43,7 @@ public final class Subscriber: TopicReceiver {
 
     /// Runs the writer while `body` runs; afterwards the queue gets a moment to drain, and is closed.
     public func run(_ body: () async throws -> Void) async throws {
-        let writer = Task { await self.writeQueued() }
+        let writer = Task(executorPreference: EventLoopExecutor(session.channel.eventLoop)) { await self.writeQueued() }
         do {
             try await body()
         } catch {
