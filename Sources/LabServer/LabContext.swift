@@ -150,8 +150,9 @@ public struct LabLimits: Sendable {
     public var maxMessageSize = 1 << 20
     /// How often the server pings an idle connection; nil turns server pings off.
     public var pingInterval: Duration? = .seconds(30)
-    /// Messages waiting for one slow receiver before it is cut off (queued broadcast); the REPL's
-    /// `set broadcast queued --limit N` changes it while the lab runs.
+    /// Messages waiting for one receiver before it is cut off, if its socket is full, or before
+    /// publishers wait for it, if not (queued broadcast); the REPL's `set broadcast queued
+    /// --limit N` changes it while the lab runs.
     public var outboundQueueLimit = 256
     /// The kernel send buffer of each server-side connection (SO_SNDBUF; Linux doubles it), nil
     /// for the system's autotuning, which grows it to megabytes. Kept small, a receiver that stops

@@ -96,7 +96,7 @@ struct CommandHelp: Sendable {
               summary: "how the lab broadcasts and how fast it lets a client send; whether the current client reconnects; its heartbeat; whether it reads",
               details: [
                 "broadcast naive shows the guide's flaw: one receiver that does not read stalls everyone.",
-                "broadcast queued --limit 8: a receiver 8 messages behind is cut off (default 256).",
+                "broadcast queued --limit 8: a receiver 8 messages behind with its socket full is cut off (default 256).",
                 "rate 5: one connection may send 5 messages a second to chat, room and live chat (10 back to back, or --burst B); off lifts the limit (default 20).",
                 "reading off: the current client stops reading its socket (a frozen tab); reading on resumes.",
                 "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",

@@ -620,7 +620,7 @@ actor Session {
             }
             lab.context.broadcastMode = mode
             switch mode {
-            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.outboundQueueLimit) messages behind")
+            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.outboundQueueLimit) messages behind with its socket full")
             case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
             }
         default:

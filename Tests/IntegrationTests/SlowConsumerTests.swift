@@ -95,6 +95,39 @@ import WireProtocol
         await sender.close()
     }
 
+    /// A sender that does not wait for anything: the lab falls behind, every queue goes over a
+    /// small limit while every receiver reads. The lab must slow the sender, not cut them off.
+    @Test func anOverloadedLabSlowsTheSenderAndCutsOffNoReader() async throws {
+        let (lab, port) = try await startLab {
+            $0.limits.outboundQueueLimit = 4
+            $0.limits.messageRate = nil
+        }
+        defer { Task { await lab.stop() } }
+        var readers: [JSONClient] = []
+        for index in 0..<10 {
+            let reader = try await JSONClient.connect(port: port, path: "/ws/chat/r\(index)")
+            try await reader.syncWithSession()
+            readers.append(reader)
+        }
+        let sender = try await JSONClient.connect(port: port, path: "/ws/chat/sender")
+        try await sender.syncWithSession()
+        let count = 400
+        for index in 0..<count {
+            try await sender.send(.obj(("text", .string("\(index):" + String(repeating: "y", count: 200)))))
+        }
+        let everyone = readers + [sender]
+        let all = await eventually(timeout: .seconds(60)) {
+            everyone.allSatisfy { Self.received(by: $0, from: "sender").count >= count || $0.closeCode != nil || $0.hasEnded }
+        }
+        #expect(all)
+        for client in everyone {
+            let got = Self.received(by: client, from: "sender")
+            #expect(got.count == count && got.inOrder, "\(client.name): \(got.count) of \(count), in order: \(got.inOrder)")
+            #expect(client.closeCode == nil && !client.hasEnded, "\(client.name) was cut off (close code \(client.closeCode.map(String.init) ?? "none"))")
+        }
+        for client in everyone { await client.close() }
+    }
+
     @Test func naiveBroadcastLetsOneStalledReceiverStallEveryone() async throws {
         let (lab, port) = try await startLab { $0.broadcastMode = .naive }
         defer { Task { await lab.stop() } }

@@ -6,9 +6,13 @@ import WireProtocol
 
 /// One WebSocket connection as a receiver of broadcasts.
 ///
-/// In queued mode (the default) it owns a bounded queue and a writer task: `deliver` never waits,
-/// so a slow receiver delays nobody, and a receiver more than `outboundQueueLimit` messages behind
-/// is cut off with 1008. In naive mode `deliver` awaits the write, as the guide's loop does.
+/// In queued mode (the default) it owns a bounded queue and a writer task: `deliver` does not wait
+/// for the write, so a slow receiver delays nobody. A receiver more than `outboundQueueLimit`
+/// messages behind whose socket is full (it is not reading fast enough) is cut off with 1008. One
+/// that far behind whose socket still takes bytes is not at fault: the lab itself is behind, and
+/// the publisher waits until this queue is back within the limit, which slows the senders instead
+/// of cutting off a receiver that reads. In naive mode `deliver` awaits the write, as the guide's
+/// loop does.
 public final class Subscriber: TopicReceiver {
     public let name: String
     private let session: WebSocketSession
@@ -43,7 +47,7 @@ public final class Subscriber: TopicReceiver {
 
     /// Runs the writer while `body` runs; afterwards the queue gets a moment to drain, and is closed.
     public func run(_ body: () async throws -> Void) async throws {
-        let writer = Task(executorPreference: EventLoopExecutor(session.channel.eventLoop)) { await self.writeQueued() }
+        let writer = Task { await self.writeQueued() }
         do {
             try await body()
         } catch {
@@ -54,6 +58,8 @@ public final class Subscriber: TopicReceiver {
         queue.finish()
         await finish(within: .seconds(2)) { await writer.value }
         writer.cancel()
+        // Nothing more will be written: a publisher waiting for this queue must not wait on.
+        state.withLockedValue { $0.gone = true }
     }
 
     private func writeQueued() async {
@@ -88,15 +94,36 @@ public final class Subscriber: TopicReceiver {
                 markGone()
             }
         case .queued:
-            let overflow = state.withLockedValue { state -> Int? in
+            let waiting = state.withLockedValue { state -> Int in
                 state.pending += 1
-                return state.pending > session.lab.outboundQueueLimit ? state.pending : nil
+                return state.pending
             }
-            if let overflow {
-                cutOff(reason: "too slow: \(overflow) messages waiting")
-            } else {
+            guard waiting > session.lab.outboundQueueLimit else {
                 queue.yield(text)
+                return
             }
+            guard session.channel.isWritable else {
+                cutOff(reason: "too slow: \(waiting) messages waiting, its socket full")
+                return
+            }
+            queue.yield(text)
+            await waitUntilWithinLimit()
+        }
+    }
+
+    /// The lab is behind, not this receiver: its queue is over the limit but its socket still
+    /// takes bytes. Waits (in the publisher's task, so the senders slow down) until the writer has
+    /// brought the queue back within the limit; cuts the receiver off if its socket fills first.
+    /// The wait happens only when the lab is overloaded, so a short poll is simple and cheap.
+    private func waitUntilWithinLimit() async {
+        while true {
+            let (pending, gone) = state.withLockedValue { ($0.pending, $0.gone) }
+            if gone || pending <= session.lab.outboundQueueLimit || Task.isCancelled { return }
+            if !session.channel.isWritable {
+                cutOff(reason: "too slow: \(pending) messages waiting, its socket full")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
