@@ -4,7 +4,7 @@
 /// Input: byte 0 (a width), then bytes shown as text (decoded with replacement characters) and
 /// as a hex dump. Invariants: visible text has no control character but LF and does not change
 /// when made visible again; wrapped lines keep every word in order and are no wider than the
-/// width unless one word is; padding adds spaces only; dump lines have the classic layout and
+/// width in terminal cells unless one word is; padding adds spaces only, up to the width in cells; dump lines have the classic layout and
 /// read back to the bytes.
 import WireProtocol
 
@@ -24,7 +24,7 @@ private func checkWrap(_ text: String, width: Int) {
         let body = index == 0 ? Substring(line) : line.dropFirst(indent.count)
         expect(index == 0 || line.hasPrefix(indent), "line \(index) lacks its indent: \(line.debugDescription)")
         let lineWords = body.split(separator: " ").map(String.init)
-        expect(line.count <= width || lineWords.count == 1, "a line of \(line.count) > \(width) with \(lineWords.count) words")
+        expect(line.cells <= width || lineWords.count == 1, "a line of \(line.cells) cells > \(width) with \(lineWords.count) words")
         rewrapped += lineWords
     }
     expect(rewrapped == words, "wrapping changed the words of \(text.debugDescription): \(lines)")
@@ -58,12 +58,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     checkVisible(text)
     checkWrap(text, width: width)
-    // Padding appends spaces only, one when the text is longer than the width. (Its width is in
-    // Characters, and a space can join the Character before it, U+0601 for one: not checked.)
+    // Padding appends spaces only: up to the width in terminal cells, or one when the text is
+    // wider than that.
     let padded = Array(text.padding(width).unicodeScalars)
     let scalars = Array(text.unicodeScalars)
     let added = padded.dropFirst(scalars.count)
-    expect(padded.starts(with: scalars) && added.allSatisfy { $0 == " " } && (text.count <= width || added.count == 1), "padding \(text.debugDescription) to \(width)")
+    let cells = text.cells
+    expect(cells >= 0 && cells <= 2 * text.unicodeScalars.count, "\(cells) cells for \(text.unicodeScalars.count) scalars")
+    expect(padded.starts(with: scalars) && added.allSatisfy { $0 == " " } && added.count == (cells <= width ? width - cells : 1), "padding \(text.debugDescription) to \(width)")
     checkDump(rest, limit: first & 0x80 == 0 ? nil : Int(first & 0x7F))
     expect(String(HexDump.bits(first).filter { $0 != " " }) == String(first, radix: 2).leftPadded(8), "bits of \(first)")
     return 0

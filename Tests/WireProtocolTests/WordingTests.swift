@@ -42,4 +42,29 @@ struct WordingTests {
         #expect(wrapWords("one two", width: 80, indent: "") == ["one two"])
         #expect(wrapWords("", width: 10).isEmpty)
     }
+
+    @Test("terminal cells: wide CJK and emoji take two, combining marks and joiners none")
+    func cells() {
+        #expect("hello".cells == 5)
+        #expect("日本語".cells == 6)
+        #expect("한국".cells == 4)
+        #expect("👋".cells == 2)
+        #expect("👍🏽".cells == 2, "a skin-tone modifier joins its emoji")
+        #expect("👩‍💻".cells == 2, "a ZWJ sequence is one emoji")
+        #expect("❤️".cells == 2, "a text-style heart asked to show as emoji")
+        #expect("❤".cells == 1)
+        #expect("e\u{301}".cells == 1, "e and a combining acute accent")
+        #expect("ｗｉｄｅ".cells == 8, "fullwidth Latin")
+        #expect("\u{1B}[1mbold\u{1B}[0m".cells == 4, "styling escapes take no cells")
+    }
+
+    @Test("columns line up with wide text: padding and wrapping count cells")
+    func wideColumns() {
+        #expect("日本".padding(6) == "日本  ")
+        #expect("👋 hi".padding(6) == "👋 hi ")
+        #expect("日本語日本語".padding(4) == "日本語日本語 ", "too wide: one space, so columns never touch")
+        #expect(wrapWords("日本 語 日本語", width: 7) == ["日本 語", "  日本語"])
+        #expect(wrapWords("👋👋 👋", width: 7, indent: "") == ["👋👋 👋"], "2 + 2 + 1 + 2 cells")
+        #expect(wrapWords("👋👋 👋", width: 6, indent: "") == ["👋👋", "👋"])
+    }
 }
