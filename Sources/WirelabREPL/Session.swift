@@ -490,7 +490,7 @@ actor Session {
                 switch connection.kind {
                 case .webSocket:
                     parts = "handshake \(tally.httpHeads + tally.httpBodies) + frame headers \(tally.frameHeaders) + payload \(tally.framePayloads)"
-                        + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frames"
+                        + (tally.other > 0 ? " + other \(tally.other)" : "") + " · \(tally.frames) frame\(tally.frames == 1 ? "" : "s")"
                 case .http, .eventStream, .longPolling:
                     parts = "HTTP heads \(tally.httpHeads) + bodies \(tally.httpBodies)"
                         + (tally.chunkFraming > 0 ? " + chunk framing \(tally.chunkFraming)" : "") + (tally.other > 0 ? " + other \(tally.other)" : "")
