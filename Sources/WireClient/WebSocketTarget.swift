@@ -4,11 +4,36 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     /// The request target: path and query, as sent in the request line.
     public var path: String
+    /// The path as typed, when it held characters a request line cannot carry (spaces, anything
+    /// beyond ASCII) and `path` is its percent-encoded form; nil otherwise.
+    public var typedPath: String?
 
     public init(host: String, port: Int, path: String) {
         self.host = host
         self.port = port
         self.path = path
+    }
+
+    /// A request target as a browser sends what was typed: each UTF-8 byte that is not printable
+    /// ASCII (the space, controls, anything beyond ASCII) becomes `%XX`. Escapes already there
+    /// are kept, so encoding twice changes nothing.
+    public static func percentEncoded(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            if byte > 0x20 && byte < 0x7F {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count < 2 ? "0" : "") + hex
+            }
+        }
+        return out
+    }
+
+    /// Sets `path` to `typed`, percent-encoded if it needs to be (`typedPath` then keeps it).
+    private mutating func setPath(typed: String) {
+        path = Self.percentEncoded(typed)
+        typedPath = path == typed ? nil : typed
     }
 
     public struct BadURL: Error, CustomStringConvertible {
@@ -20,6 +45,7 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
         if text.hasPrefix("/") {
             guard let lab else { throw BadURL(description: "\(text) is a path, but no lab server is running; give a full ws:// URL") }
             self.init(host: lab.host, port: lab.port, path: text)
+            setPath(typed: text)
             return
         }
         let schemes = ["ws://": 80, "http://": 80]
@@ -51,8 +77,8 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
             }
             port = value
         }
-        if path.contains(" ") { throw BadURL(description: "\(text): spaces must be percent-encoded (%20)") }
         self.init(host: host, port: port, path: path)
+        setPath(typed: path)
     }
 
     /// The `Host` header value: the port is left out only when it is the scheme's default.

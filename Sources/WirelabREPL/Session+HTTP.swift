@@ -67,6 +67,7 @@ extension Session {
         } catch let error as WebSocketTarget.BadURL {
             throw UsageError(error.description, usage: usage)
         }
+        notePercentEncoding(target)
         var headers: [(String, String)] = []
         if let token { headers.append(("Authorization", "Bearer " + token)) }
         var bytes: [UInt8]?

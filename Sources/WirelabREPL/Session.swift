@@ -192,6 +192,7 @@ actor Session {
         } catch let error as WebSocketTarget.BadURL {
             throw UsageError(error.description, usage: usage)
         }
+        notePercentEncoding(target)
         let token = explicitToken ?? self.token
         let clientName = name ?? "c\(nextNumber)"
         guard clientName.first?.isLetter == true, clientName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
@@ -760,4 +761,13 @@ extension String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 
+}
+
+extension Session {
+    /// Says so when a typed path went out percent-encoded: a request line carries printable ASCII
+    /// only, so `/ws/chat/日本` is sent as a browser sends it, and the server decodes it back.
+    func notePercentEncoding(_ target: WebSocketTarget) {
+        guard let typed = target.typedPath else { return }
+        console.line(style.dim("note: a request line carries only printable ASCII, so \(typed) goes as \(target.path) (each byte of its UTF-8 as %XX, as a browser does); the server decodes it"))
+    }
 }

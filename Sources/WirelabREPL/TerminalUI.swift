@@ -81,6 +81,18 @@ final class TerminalUI: Console, Sendable {
 
     // MARK: The UI thread
 
+    /// libedit reads multibyte characters only in a UTF-8 character locale, and a C program
+    /// starts in the "C" locale whatever the environment says: without this, `café` or an emoji
+    /// typed at the prompt was dropped. The environment's locale first; if that is not UTF-8
+    /// (LANG unset, or POSIX), C.UTF-8, since wirelab writes UTF-8 in any case. Only the
+    /// character type is set: numbers and dates keep their C formatting.
+    static func useUTF8Input() {
+        if let chosen = setlocale(LC_CTYPE, ""), String(cString: chosen).lowercased().replacingOccurrences(of: "-", with: "").contains("utf8") {
+            return
+        }
+        _ = setlocale(LC_CTYPE, "C.UTF-8")
+    }
+
     /// State of the C line callback. libedit calls it on the UI thread only, and this is the
     /// only place it can leave the line: a `@convention(c)` function captures nothing.
     nonisolated(unsafe) private static var receivedLine: String?
@@ -91,6 +103,7 @@ final class TerminalUI: Console, Sendable {
     nonisolated(unsafe) private static var ctrlCPressed = false
 
     private func runLoop(_ continuation: AsyncStream<String>.Continuation) {
+        Self.useUTF8Input()
         using_history()
         stifle_history(1000)
         if let historyPath { read_history(historyPath) }
