@@ -53,6 +53,19 @@ extension Character {
 }
 
 extension StringProtocol {
+    /// The text cut with "…" to fit in `width` terminal cells, or as it is when it fits.
+    public func fitted(toCells width: Int) -> String {
+        guard cells > width else { return String(self) }
+        var used = 0
+        var end = startIndex
+        for index in indices {
+            used += self[index].cells
+            if used > width - 1 { break }
+            end = self.index(after: index)
+        }
+        return String(self[..<end]) + "…"
+    }
+
     /// The terminal cells this text takes on one line (see `Character.cells`). Styling escape
     /// sequences (`ESC [ … m`, as the REPL's colours are written) take none.
     public var cells: Int {

@@ -98,7 +98,7 @@ final class Watcher: Sendable {
             case .message(let message): "\(name) ▸ [\(counts)] \(message.text)"
             case .batch(let batch): "\(name) ▸ [\(counts)] a batch of \(batch.count): \(batch.map(\.text).joined(separator: ", "))"
             }
-            return line.count > columns() ? String(line.prefix(max(20, columns() - 1))) + "…" : line
+            return line.fitted(toCells: max(20, columns()))
         }
     }
 

@@ -252,8 +252,7 @@ struct WireRenderer {
 
     /// `text`, cut with "…" so that it fits on the line after `head` (one line per message).
     func fitted(_ text: String, after head: String) -> String {
-        let room = max(24, columns - head.count - 1)
-        return text.count > room ? String(text.prefix(room - 1)) + "…" : text
+        text.fitted(toCells: max(24, columns - head.cells - 1))
     }
 
     private func quietSummary(_ frame: Frame) -> String {

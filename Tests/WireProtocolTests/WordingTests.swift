@@ -66,5 +66,8 @@ struct WordingTests {
         #expect(wrapWords("日本 語 日本語", width: 7) == ["日本 語", "  日本語"])
         #expect(wrapWords("👋👋 👋", width: 7, indent: "") == ["👋👋 👋"], "2 + 2 + 1 + 2 cells")
         #expect(wrapWords("👋👋 👋", width: 6, indent: "") == ["👋👋", "👋"])
+        #expect("日本語のテキスト".fitted(toCells: 7) == "日本語…", "six cells of text and the ellipsis")
+        #expect("abc".fitted(toCells: 3) == "abc")
+        #expect("abcd".fitted(toCells: 3) == "ab…")
     }
 }
