@@ -4,6 +4,7 @@
 @preconcurrency import CLibEdit
 import Foundation
 import NIOConcurrencyHelpers
+import WireProtocol
 
 /// The interactive REPL on a terminal: libedit reads lines, and text from other threads is printed
 /// above the prompt without disturbing the half-typed line.
@@ -140,7 +141,7 @@ final class TerminalUI: Console, Sendable {
                 var drain = [UInt8](repeating: 0, count: 256)
                 let count = read(wakeRead, &drain, drain.count)
                 if count > 0, drain[..<count].contains(TerminalUI.interruptByte) {
-                    interrupt(busy: busy, promptWidth: shownPrompt.count, pinned: pinned)
+                    interrupt(busy: busy, promptWidth: shownPrompt.cells, pinned: pinned)
                 }
                 for message in queue.withLockedValue({ queue in defer { queue = [] }; return queue }) {
                     switch message {
@@ -148,10 +149,10 @@ final class TerminalUI: Console, Sendable {
                         if busy {
                             print((statusLine == nil ? "" : "\r\u{1B}[K") + text + (statusLine.map(fitted) ?? ""))
                         } else {
-                            printAbovePrompt(text, promptWidth: shownPrompt.count, pinned: pinned, wasPinned: pinned != nil)
+                            printAbovePrompt(text, promptWidth: shownPrompt.cells, pinned: pinned, wasPinned: pinned != nil)
                         }
                     case .pin(let text):
-                        if !busy { printAbovePrompt("", promptWidth: shownPrompt.count, pinned: text, wasPinned: pinned != nil) }
+                        if !busy { printAbovePrompt("", promptWidth: shownPrompt.cells, pinned: text, wasPinned: pinned != nil) }
                         pinned = text
                     case .status(let text):
                         guard busy else { break }
@@ -172,7 +173,7 @@ final class TerminalUI: Console, Sendable {
                 rl_callback_read_char()
                 if TerminalUI.ctrlCPressed {
                     TerminalUI.ctrlCPressed = false
-                    interrupt(busy: false, promptWidth: shownPrompt.count, pinned: pinned)
+                    interrupt(busy: false, promptWidth: shownPrompt.cells, pinned: pinned)
                 }
                 if TerminalUI.receivedEOF {
                     rl_callback_handler_remove()
@@ -207,7 +208,15 @@ final class TerminalUI: Console, Sendable {
     /// A status line cut to the terminal's width, so that it never wraps (a wrapped line could not
     /// be redrawn in place).
     private func fitted(_ text: String) -> String {
-        String(text.prefix(max(10, terminalColumns - 1)))
+        text.fitted(toCells: max(10, terminalColumns - 1))
+    }
+
+    /// Terminal cells from the start of the typed line to the cursor. libedit's `rl_point` counts
+    /// bytes of the line's UTF-8, and a CJK character is three of them but two cells.
+    private var cellsBeforeCursor: Int {
+        guard let line = rl_line_buffer else { return Int(rl_point) }
+        let bytes = UnsafeRawBufferPointer(start: line, count: min(max(0, Int(rl_point)), strlen(line)))
+        return String(decoding: bytes, as: UTF8.self).cells
     }
 
     private var terminalColumns: Int {
@@ -224,7 +233,7 @@ final class TerminalUI: Console, Sendable {
     /// below, prints, puts the pinned line back, and lets libedit draw the prompt and the typed
     /// text again.
     private func printAbovePrompt(_ text: String, promptWidth: Int, pinned: String? = nil, wasPinned: Bool = false) {
-        let rowsUp = (promptWidth + Int(rl_point)) / terminalColumns + (wasPinned ? 1 : 0)
+        let rowsUp = (promptWidth + cellsBeforeCursor) / terminalColumns + (wasPinned ? 1 : 0)
         var out = rowsUp > 0 ? "\u{1B}[\(rowsUp)A" : ""
         out += "\r\u{1B}[J" + text + (pinned.map { fitted($0) + "\n" } ?? "")
         print(out)

@@ -13,7 +13,7 @@ import Testing
         #expect(output.contains("server sent  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=  ✓ match"))
         #expect(output.contains("payload                 \"Echo: hello\""))
         #expect(output.contains("up       188 B") == false)  // one text frame only: 161 + 6 + 5
-        #expect(output.contains("up       172 B = handshake 161 + frame headers 6 + payload 5 · 1 frames"))
+        #expect(output.contains("up       172 B = handshake 161 + frame headers 6 + payload 5 · 1 frame"))
         #expect(!output.contains("\u{1B}["), "no colour codes when stdout is a pipe")
     }
 
