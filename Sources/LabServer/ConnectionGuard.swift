@@ -47,6 +47,8 @@ final class ConnectionGuard: ChannelInboundHandler {
     }
 
     private static let headEnd: [UInt8] = Array("\r\n\r\n".utf8)
+    /// The first byte of a TLS record carrying a handshake: a client that meant wss:// or https://.
+    private static let tlsHandshakeRecord: UInt8 = 0x16
     /// How long a turned-away client gets to read the answer and close its side.
     private static let lingerAfterAnswer: TimeAmount = .seconds(1)
 
@@ -55,6 +57,7 @@ final class ConnectionGuard: ChannelInboundHandler {
     private let notice: @Sendable (String) -> Void
     private var state = State.waitingForHead(matched: 0)
     private var entered = false
+    private var sawFirstByte = false
     private var timeout: Scheduled<Void>?
 
     init(count: ConnectionCount, headTimeout: Duration?, notice: @escaping @Sendable (String) -> Void) {
@@ -102,8 +105,13 @@ final class ConnectionGuard: ChannelInboundHandler {
         case .passing:
             break
         case .waitingForHead(var matched):
+            let bytes = unwrapInboundIn(data).readableBytesView
+            if !sawFirstByte, bytes.first == Self.tlsHandshakeRecord {
+                notice("a TLS handshake arrived (first byte 0x16): the lab speaks plain ws:// and http://, not wss:// or https://")
+            }
+            sawFirstByte = sawFirstByte || !bytes.isEmpty
             // Only the first head is timed; after it the HTTP layer's own idle timeout applies.
-            for byte in unwrapInboundIn(data).readableBytesView {
+            for byte in bytes {
                 matched = byte == Self.headEnd[matched] ? matched + 1 : (byte == Self.headEnd[0] ? 1 : 0)
                 if matched == Self.headEnd.count { break }
             }

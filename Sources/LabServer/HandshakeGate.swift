@@ -146,20 +146,42 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
             logger.info("WebSocket upgrade accepted", metadata: ["path": "\(uri.redactingQuery)"])
             passThrough(context: context, parts: held)
         case .refuse(let status, let extraHeaders, let body):
-            state = .refusing
             logger.info("refused WebSocket upgrade", metadata: ["path": "\(uri.redactingQuery)", "status": "\(status.code)"])
-            var headers = HTTPHeaders(extraHeaders)
-            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-            headers.add(name: "Content-Length", value: String(body.utf8.count))
-            headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-            let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                // Tell the upgrade handler the exchange is over; it closes the channel quietly.
-                loopBoundContext.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
+            refuse(status, headers: extraHeaders, body: body, context: context)
         }
+    }
+
+    /// Answers with `status` and `body`, then ends the exchange: the upgrade handler hears that
+    /// no more input comes, and closes the channel quietly.
+    private func refuse(_ status: HTTPResponseStatus, headers extraHeaders: [(String, String)], body: String, context: ChannelHandlerContext) {
+        state = .refusing
+        var headers = HTTPHeaders(extraHeaders)
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            loopBoundContext.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+    }
+
+    /// A first request that NIO cannot parse as HTTP/1.1 never reaches the upgrade handler, which
+    /// would wait for it for ever: Hummingbird answers parse errors only once that handler has
+    /// let a request through. The gate answers 400 and says why.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, case .waitingForHead = state else {
+            context.fireErrorCaught(error)
+            return
+        }
+        logger.info("refused a request that is not HTTP/1.1", metadata: ["parser": "\(parseError)"])
+        refuse(
+            .badRequest, headers: [],
+            body: "The request could not be read as HTTP/1.1 (NIO's parser: \(parseError)). A request starts with a line such as "
+                + "\"GET /ws/echo HTTP/1.1\", then header lines, then an empty line; every line ends in CR LF.\n",
+            context: context
+        )
     }
 }
 

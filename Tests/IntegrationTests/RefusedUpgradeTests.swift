@@ -1,4 +1,6 @@
 import LabServer
+import Logging
+import NIOConcurrencyHelpers
 import Testing
 import WireProtocol
 
@@ -76,5 +78,31 @@ import WireProtocol
         #expect(text.contains("Nothing at /elsewhere"))
         await connection.close()
         await wsConnection.close()
+    }
+
+    /// NIO's parser refuses these before any upgrade handler sees a request; Hummingbird would
+    /// then wait for that request for ever, with the connection open.
+    @Test(arguments: ["garbage\r\n\r\n", "GET /ws/echo HTTP/9.9\r\nHost: x\r\n\r\n", "GET /ws/echo HTTP/1.1\r\nBad Header\r\n\r\n"])
+    func aRequestThatIsNotHTTPGets400AndTheConnectionEnds(_ request: String) async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        let connection = try await RawConnection(port: port)
+        try await connection.write(request)
+        let (head, _) = await connection.readHead()
+        #expect(head?.status == 400, "\(String(decoding: connection.bytes, as: UTF8.self).debugDescription)")
+        let text = String(decoding: await connection.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("CR LF.\n") }, as: UTF8.self)
+        #expect(text.contains("could not be read as HTTP/1.1"), "\(text)")
+        #expect(await eventually { connection.isClosed }, "the lab closes the connection")
+    }
+
+    @Test func aTLSHandshakeOnThePlainPortIsNamedInTheLog() async throws {
+        let records = NIOLockedValueBox<[RecordingLogHandler.Record]>([])
+        let (lab, port) = try await startLab { $0.logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) } }
+        defer { Task { await lab.stop() } }
+        let connection = try await RawConnection(port: port)
+        // The start of a TLS 1.2 ClientHello record: handshake (0x16), version 3.1, a length.
+        try await connection.write([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03] + Array(repeating: 0, count: 32))
+        #expect(await eventually { connection.isClosed }, "the lab answers 400 and closes")
+        #expect(records.withLockedValue { $0 }.contains { $0.message.hasPrefix("a TLS handshake arrived (first byte 0x16)") })
     }
 }
