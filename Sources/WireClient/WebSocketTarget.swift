@@ -1,3 +1,5 @@
+import WireProtocol
+
 /// Where a client connects: parsed from `ws://host:port/path?query` or a bare path on the lab.
 public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -23,8 +25,7 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
             if byte > 0x20 && byte < 0x7F {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count < 2 ? "0" : "") + hex
+                out += "%" + HexDump.hex(byte).uppercased()  // RFC 3986 asks for upper case
             }
         }
         return out
