@@ -30,16 +30,18 @@ bench: system-deps build-release
 	scripts/bench-with-peers.sh
 
 # 500 chat clients send 20 messages each while one client never reads and one drops its TCP
-# connection: every message must reach every healthy client once, in order (BENCHMARKS.md,
-# "Load test"). Takes one to three minutes on two cores.
+# connection, then a burst: one sender, 1,000 messages of 8 KB to 100 readers and a steady reader
+# slower than the burst. Every message must reach every healthy client once, in order, and only
+# the never-reader be cut off, by the stall rule (BENCHMARKS.md, "Load test"). Takes a few minutes.
 load: system-deps python-peers build-release
 	scripts/load-test.sh
+	scripts/load-test.sh burst
 
-# The same checks at a tenth of the deliveries, part of `make test` (about 15 s). The never-reader
-# gets a small receive buffer so that 5,000 messages are enough to overflow its queue; no healthy
-# client can be cut off however slow the machine (the load keeps 100 messages in flight at most).
+# The same checks at a smaller scale, part of `make test` (about 30 s). The never-reader gets a
+# small receive buffer, so that its socket is full, and the stall rule can act, early in the run.
 load-small: system-deps python-peers build-release
 	scripts/load-test.sh --clients 100 --messages 50 --never-reader-rcvbuf 4096 --timeout 90
+	scripts/load-test.sh burst --clients 20 --burst 300 --timeout 90
 
 # `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
 verify-capture: build-release

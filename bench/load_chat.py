@@ -20,16 +20,16 @@ What it does, in order:
 
 Checks: every healthy client got each healthy message exactly once, in each sender's order, and
 the dropper's 3; it got a user_left for the dropper and for the never-reader (cut off by the lab's
-queue limit while the run went on); the never-reader's socket, read at last, ends (EOF or reset);
-no error replies other than the sync's; the server's peak RSS stays under --max-rss-mib (default
-256 MiB: a full run peaks near 80 MiB; a server that kept what it sends, 460 MB, would not).
+slow-reader rule: its socket took no bytes for the stall limit); the never-reader's socket, read
+at last, ends (EOF or reset); no error replies other than the sync's; the server's peak RSS stays
+under --max-rss-mib (default 256 MiB: a full run peaks near 80 MiB; a server that kept what it
+sends, 460 MB, would not).
 
-Why the in-flight limit: the lab cuts off a receiver more than 256 messages behind, and cannot
-tell a slow reader from one that is merely one of many waiting for a server (and a Python client)
-that is busy. Sent open loop, 500 clients × 10 messages a second ask for 2.5 million deliveries a
-second, some sixty times what two cores manage, so every healthy client falls 256 behind within a
-second and is cut off, as documented (`--in-flight 0` shows it). With at most 100 messages not yet
-everywhere, no healthy client can be 256 behind, however slow the machine.
+Why the in-flight limit: it keeps latencies readable. Without it (`--in-flight 0`), 500 clients
+× 10 messages a second ask for 2.5 million deliveries a second, some sixty times what two cores
+manage: the lab's budget for queued bytes makes the senders wait, and every message still
+arrives, but seconds late. (A count limit on each queue, the rule before this one, cut off every
+healthy client in that run.)
 """
 import argparse
 import asyncio
@@ -520,10 +520,9 @@ class Run:
             ("dropper reset its connection", dropped_at is not None, "yes (RST, no close frame)" if dropped_at else "no"),
             ("user_left for the dropper", left_dropper == len(clients), f"{left_dropper} of {len(clients)}"),
             ("user_left for the never-reader", left_never == len(clients), f"{left_never} of {len(clients)}"),
-            ("never-reader cut off while the run went on",
-             never_left_at is not None and last_delivery is not None and never_left_at < last_delivery,
-             f"{never_left_at - connected:.2f} s after the joins; all delivered at {last_delivery - connected:.2f} s"
-             if never_left_at and last_delivery else "no"),
+            ("never-reader cut off", never_left_at is not None,
+             f"{never_left_at - connected:.2f} s after the joins" + (f"; all delivered at {last_delivery - connected:.2f} s" if last_delivery else "")
+             if never_left_at else "no"),
             ("never-reader's socket ended by the server", never_end in ("EOF", "reset"),
              f"{never_end} after {never_bytes} bytes" + (f", close frame {never_code}" if never_code else ", no close frame")),
         ]

@@ -19,6 +19,9 @@ public struct Benchmark: Sendable {
         public var connectionCounts = [1, 64]
         public var receivers = 200
         public var fanOutMessages = 50
+        /// Message sizes for the fan-out runs (bytes of JSON text): one row each, with the server's
+        /// CPU time per delivery, so that a cost growing with size shows.
+        public var fanOutSizes = [64, 8192]
         public var idleConnections = 2000
         public var payloadSize = 32
         public init() {}
@@ -41,7 +44,9 @@ public struct Benchmark: Sendable {
         for count in options.connectionCounts {
             report(try await echo(connections: count))
         }
-        report(try await fanOut())
+        for size in options.fanOutSizes {
+            report(try await fanOut(size: size))
+        }
         if options.serverPID != nil {
             report(try await idleMemory())
         }
@@ -104,12 +109,15 @@ public struct Benchmark: Sendable {
 
     // MARK: Fan-out
 
-    /// One sender in the chat, `receivers` listeners: the delay from the send to each delivery.
-    func fanOut() async throws -> Row {
+    /// One sender in the chat, `receivers` listeners, messages of about `size` bytes: the delay
+    /// from the send to each delivery, and the server's CPU time per delivery.
+    func fanOut(size: Int) async throws -> Row {
         let receivers = try await connect(options.receivers, path: { "/ws/chat/bench-r\($0)" })
         let sender = try await connect(1, path: { _ in "/ws/chat/bench-sender" })[0]
         let sendTimes = NIOLockedValueBox<[Int: ContinuousClock.Instant]>([:])
         let expected = options.fanOutMessages
+        let padding = String(repeating: "x", count: max(0, size - #"{"text":"bench 00 "}"#.utf8.count))
+        let cpuBefore = NIOLockedValueBox<ProcessStats?>(nil)
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for receiver in receivers {
                 group.addTask {
@@ -126,9 +134,10 @@ public struct Benchmark: Sendable {
             group.addTask {
                 // Joins are broadcast too; let them settle before timing anything.
                 try await Task.sleep(for: .milliseconds(500))
+                cpuBefore.withLockedValue { $0 = ProcessStats(pid: options.serverPID) }
                 for number in 1...expected {
                     sendTimes.withLockedValue { $0[number] = ContinuousClock.now }
-                    try await sender.send(.text, payload: Array(#"{"text":"bench \#(number)"}"#.utf8))
+                    try await sender.send(.text, payload: Array(#"{"text":"bench \#(number) \#(padding)"}"#.utf8))
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 return []
@@ -137,15 +146,18 @@ public struct Benchmark: Sendable {
             for try await measured in group { all += measured }
             return all
         }
+        let cpuAfter = ProcessStats(pid: options.serverPID)
         await closeAll(receivers + [sender])
-        return Row(
-            name: "fan-out to \(options.receivers)",
-            figures: [
-                ("deliveries", "\(latencies.count) of \(expected * options.receivers)"),
-                ("p50", Self.spoken(Self.percentile(latencies, 0.50))),
-                ("p99", Self.spoken(Self.percentile(latencies, 0.99))),
-            ]
-        )
+        var figures = [
+            ("deliveries", "\(latencies.count) of \(expected * options.receivers)"),
+            ("p50", Self.spoken(Self.percentile(latencies, 0.50))),
+            ("p99", Self.spoken(Self.percentile(latencies, 0.99))),
+        ]
+        if let before = cpuBefore.withLockedValue({ $0 }), let after = cpuAfter, !latencies.isEmpty {
+            let perDelivery = (after.cpuSeconds - before.cpuSeconds) / Double(latencies.count)
+            figures.append(("server CPU/delivery", String(format: "%.1f µs", perDelivery * 1e6)))
+        }
+        return Row(name: "fan-out to \(options.receivers), \(ByteSize(size))", figures: figures)
     }
 
     /// `"text":"bench 12"` in a chat message: 12.

@@ -24,7 +24,10 @@ import WireProtocol
 /// - A client's close is answered in turn too, by Hummingbird; the reply's body is decided here:
 ///   the client's own code echoed (RFC 6455 §5.5.1), 1000 for an empty close, 1002 for a code no
 ///   one may send or a one-byte payload, 1007 for a reason that is not UTF-8.
-/// - After a close frame has gone out, nothing more does (§5.5.1).
+/// - Work the session accepted before a close or a broken rule is answered first: the client's
+///   close (or the frame that stands for a broken rule) is held until the session's
+///   ``ConnectionLifecycle`` has nothing in hand, at most ``answerTime``.
+/// - After a close frame has gone out, nothing more does (§5.5.1), and the lifecycle says so.
 final class ClientFrameRules: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
@@ -36,6 +39,8 @@ final class ClientFrameRules: ChannelDuplexHandler {
     /// How long Hummingbird has to send the close of a failed connection (a session busy for
     /// longer than this gets it sent by this handler, out of turn).
     static let closeDeadline: TimeAmount = .seconds(5)
+    /// How long a close waits for the answers to requests accepted before it.
+    static let answerTime: TimeAmount = .seconds(2)
 
     /// What a close frame of the lab's carries: a code, and a reason short enough (≤ 123 bytes).
     struct CloseBody: Equatable {
@@ -64,6 +69,8 @@ final class ClientFrameRules: ChannelDuplexHandler {
     private var failure: CloseBody?
     private var closeSent = false
     private var timer: Scheduled<Void>?
+    /// Shared with the session: see ``ConnectionLifecycle``.
+    let lifecycle = ConnectionLifecycle()
 
     init(maxMessageSize: Int) {
         self.maxMessageSize = maxMessageSize
@@ -89,8 +96,28 @@ final class ClientFrameRules: ChannelDuplexHandler {
         if frame.opcode == .connectionClose {
             closeReceived = true
             if !closeSent { closeReply = Self.reply(toClosePayload: frame.unmaskedData) }
+            passWhenAnswered(frame, context: context, deadline: .now() + Self.answerTime)
+            return
+        }
+        if frame.fin, frame.opcode == .text || frame.opcode == .binary || frame.opcode == .continuation {
+            lifecycle.passedOn()
         }
         context.fireChannelRead(data)
+    }
+
+    /// Passes a frame that ends the session (the client's close, or the stand-in for a broken
+    /// rule) on once the session has answered what it accepted before it, or at `deadline`.
+    private func passWhenAnswered(_ frame: WebSocketFrame, context: ChannelHandlerContext, deadline: NIODeadline) {
+        guard lifecycle.isIdle || NIODeadline.now() >= deadline else {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(1)) {
+                let (rules, context) = loopBound.value
+                rules.passWhenAnswered(frame, context: context, deadline: deadline)
+            }
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(frame))
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -139,6 +166,7 @@ final class ClientFrameRules: ChannelDuplexHandler {
             return
         }
         closeSent = true
+        lifecycle.markCloseSent()
         // Hummingbird's close in answer to the reserved opcode, or to the client's close: it
         // carries 1000 or 1002 whatever the cause, so it gets the decided body instead.
         if let body = failure ?? closeReply {
@@ -252,12 +280,13 @@ final class ClientFrameRules: ChannelDuplexHandler {
             return
         }
         let reserved = WebSocketOpcode(encodedWebSocketOpcode: 0x3)!
-        context.fireChannelRead(wrapInboundOut(WebSocketFrame(fin: true, opcode: reserved, data: ByteBuffer())))
+        passWhenAnswered(WebSocketFrame(fin: true, opcode: reserved, data: ByteBuffer()), context: context, deadline: .now() + Self.answerTime)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: Self.closeDeadline) {
             let (rules, context) = loopBound.value
             guard !rules.closeSent, let failure = rules.failure else { return }
             rules.closeSent = true
+            rules.lifecycle.markCloseSent()
             context.writeAndFlush(rules.wrapOutboundOut(Self.closeFrame(failure, allocator: context.channel.allocator)), promise: nil)
             context.close(mode: .output, promise: nil)
             rules.linger(context: context)

@@ -84,6 +84,8 @@ public struct WebSocketSession: Sendable {
     /// What must happen before the lab closes this connection itself (shutdown, switching off):
     /// a ``Subscriber`` registers the draining of its queue here.
     let beforeClose: BeforeClose
+    /// Work in hand that a close waits for, and whether the lab's close is out.
+    public let lifecycle: ConnectionLifecycle
     /// The close code and reason the connection ends with once the session returns (after its
     /// queued replies have gone out); nil for a normal close.
     let closing = NIOLockedValueBox<(code: WebSocketErrorCode, reason: String)?>(nil)
@@ -95,13 +97,13 @@ public struct WebSocketSession: Sendable {
     }
 
     /// Whole messages, fragments joined, no larger than the lab's message limit.
-    public func messages() -> WebSocketInboundMessageStream {
-        inbound.messages(maxSize: lab.limits.maxMessageSize)
+    public func messages() -> SessionMessages {
+        SessionMessages(base: inbound.messages(maxSize: lab.limits.maxMessageSize), lifecycle: lifecycle)
     }
 
     /// Incoming messages parsed as JSON. A message that is not JSON (or is binary) gets a
     /// `{"type":"error"}` reply and is skipped; the connection stays open.
-    public func jsonMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> AsyncThrowingCompactMapSequence<WebSocketInboundMessageStream, JSON> {
+    public func jsonMessages(reply: @escaping @Sendable (JSON) async throws -> Void) -> AsyncThrowingCompactMapSequence<SessionMessages, JSON> {
         messages().compactMap { message in
             switch message {
             case .binary:
@@ -140,6 +142,36 @@ extension JSON {
     }
 }
 
+/// A session's incoming messages, each counted as handled once the session asks for the next one
+/// (or stops asking): until then it is work in hand, which a close from the client waits for
+/// (``ConnectionLifecycle``).
+public struct SessionMessages: AsyncSequence, Sendable {
+    public typealias Element = WebSocketMessage
+
+    let base: WebSocketInboundMessageStream
+    let lifecycle: ConnectionLifecycle
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: WebSocketInboundMessageStream.AsyncIterator
+        let lifecycle: ConnectionLifecycle
+        var holding = false
+
+        public mutating func next() async throws -> WebSocketMessage? {
+            if holding {
+                holding = false
+                lifecycle.handled()
+            }
+            let message = try await base.next()
+            holding = message != nil
+            return message
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), lifecycle: lifecycle)
+    }
+}
+
 /// Work to finish before the lab closes a connection of its own accord, so that a close frame
 /// never overtakes messages already accepted for that client.
 public final class BeforeClose: Sendable {
@@ -160,7 +192,7 @@ public final class BeforeClose: Sendable {
 /// taken once the lab is stopping.
 public struct ChatMessages: AsyncSequence, Sendable {
     public typealias Element = JSON
-    public typealias Base = AsyncThrowingCompactMapSequence<WebSocketInboundMessageStream, JSON>
+    public typealias Base = AsyncThrowingCompactMapSequence<SessionMessages, JSON>
 
     let base: Base
     let rate: MessageRate?

@@ -149,10 +149,14 @@ public final class Lab: Sendable {
                         await beforeClose.run()
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
                     }
+                    // Made with the frame rules, which were in place before the upgrade finished.
+                    let lifecycle = try await channel.eventLoop.submit {
+                        try channel.pipeline.syncOperations.handler(type: ClientFrameRules.self).lifecycle
+                    }.get()
                     try await registry.connections.run(endpoint: endpoint.name, close: close, drop: { try? await channel.close() }) {
                         let session = WebSocketSession(
                             parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
-                            logger: context.logger, beforeClose: beforeClose
+                            logger: context.logger, beforeClose: beforeClose, lifecycle: lifecycle
                         )
                         try await route.session(session)
                         if let ending = session.closing.withLockedValue({ $0 }) {

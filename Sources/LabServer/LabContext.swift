@@ -64,7 +64,9 @@ public final class LabContext: Sendable {
     }
     private let notificationsBox = NIOLockedValueBox<Notifications?>(nil)
     private let mode: NIOLockedValueBox<BroadcastMode>
-    private let queueLimit: NIOLockedValueBox<Int>
+    private let slowReaderPolicy: NIOLockedValueBox<SlowReaderPolicy>
+    /// The bytes all receiver queues may hold together (``LabLimits/outboundBudget``).
+    public let outboundBudget: OutboundBudget
     private let rate: NIOLockedValueBox<MessageRate?>
     /// Messages a chat-like endpoint has taken and not yet finished handling, and whether it still
     /// takes any (see ``stopAccepting()``).
@@ -82,7 +84,8 @@ public final class LabContext: Sendable {
         self.auth = Authenticator(secret: tokenSecret ?? (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, clock: clock)
         self.authThrottle = AuthThrottle(failures: limits.authFailures, window: limits.authFailureWindow.seconds, clock: clock)
         self.mode = NIOLockedValueBox(broadcastMode)
-        self.queueLimit = NIOLockedValueBox(limits.outboundQueueLimit)
+        self.slowReaderPolicy = NIOLockedValueBox(limits.slowReaders)
+        self.outboundBudget = OutboundBudget(limit: limits.outboundBudget)
         self.rate = NIOLockedValueBox(limits.messageRate)
         self.notifications = Notifications(lab: self)
     }
@@ -135,11 +138,11 @@ public final class LabContext: Sendable {
         set { rate.withLockedValue { $0 = newValue } }
     }
 
-    /// Messages a queued receiver may fall behind before it is cut off (starts at
-    /// `limits.outboundQueueLimit`).
-    public var outboundQueueLimit: Int {
-        get { queueLimit.withLockedValue { $0 } }
-        set { queueLimit.withLockedValue { $0 = max(1, newValue) } }
+    /// When a queued receiver is cut off (starts at `limits.slowReaders`; the REPL's `set
+    /// broadcast queued --stall … --cap …` changes it while the lab runs).
+    public var slowReaders: SlowReaderPolicy {
+        get { slowReaderPolicy.withLockedValue { $0 } }
+        set { slowReaderPolicy.withLockedValue { $0 = newValue } }
     }
 }
 
@@ -150,10 +153,12 @@ public struct LabLimits: Sendable {
     public var maxMessageSize = 1 << 20
     /// How often the server pings an idle connection; nil turns server pings off.
     public var pingInterval: Duration? = .seconds(30)
-    /// Messages waiting for one receiver before it is cut off, if its socket is full, or before
-    /// publishers wait for it, if not (queued broadcast); the REPL's `set broadcast queued
-    /// --limit N` changes it while the lab runs.
-    public var outboundQueueLimit = 256
+    /// When a receiver of a queued broadcast is cut off: no progress for 10 s, or over 16 MiB
+    /// queued with its socket full (``SlowReaderPolicy``). `wirelab serve --stall-limit --queue-cap`.
+    public var slowReaders = SlowReaderPolicy()
+    /// The bytes all receiver queues of the lab may hold together; past it, publishers wait.
+    /// `wirelab serve --outbound-budget`.
+    public var outboundBudget = 256 << 20
     /// The kernel send buffer of each server-side connection (SO_SNDBUF; Linux doubles it), nil
     /// for the system's autotuning, which grows it to megabytes. Kept small, a receiver that stops
     /// reading backs up into the lab's own queues within a few messages, where it can be seen and

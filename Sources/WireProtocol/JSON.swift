@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value with object keys kept in order, so messages come out exactly in the guide's
 /// shape (`{"from": …, "data": …, "timestamp": …}`), byte for byte the same every run.
 public enum JSON: Sendable, Equatable {
@@ -42,53 +44,116 @@ public enum JSON: Sendable, Equatable {
 
     /// Compact text, no spaces: what goes on the wire.
     public var text: String {
-        var out = ""
+        String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// The compact text's UTF-8 bytes, written byte by byte: a broadcast serializes its message
+    /// once with this and shares the bytes among its receivers.
+    public var utf8: [UInt8] {
+        if SerializationProbe.isWatching { SerializationProbe.saw(self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
         write(to: &out)
         return out
     }
 
-    private func write(to out: inout String) {
+    private func write(to out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value):
-            if value.rounded() == value && abs(value) < 1e15 { out += String(Int64(value)) } else { out += "\(value)" }
+            if value.rounded() == value && abs(value) < 1e15 { out.append(contentsOf: String(Int64(value)).utf8) } else { out.append(contentsOf: "\(value)".utf8) }
         case .string(let value): Self.quote(value, into: &out)
         case .array(let values):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 value.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, (key, value)) in members.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 Self.quote(key, into: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 value.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func quote(_ string: String, into out: inout String) {
-        out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    /// Quotes a string, escaping `"`, `\\` and the control characters; every other byte (UTF-8
+    /// beyond ASCII included) is copied as it is, in runs.
+    private static func quote(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { bytes in
+            var runStart = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: #"\u00"#.utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Counts how often JSON values holding a marker string are serialized, anywhere in the process:
+/// the test that a broadcast to N receivers makes its bytes once, not N times. Costs one lock-free
+/// read per serialization while nothing is watched.
+public enum SerializationProbe {
+    private static let watching = NSLock()
+    nonisolated(unsafe) private static var markers: [String: Int] = [:]
+    nonisolated(unsafe) private(set) static var isWatching = false
+
+    /// Starts counting serializations of values that contain the string `marker`.
+    public static func watch(_ marker: String) {
+        watching.withLock {
+            markers[marker] = 0
+            isWatching = true
+        }
+    }
+
+    /// The count so far for `marker`; stops watching it.
+    public static func stop(_ marker: String) -> Int {
+        watching.withLock {
+            let count = markers.removeValue(forKey: marker) ?? 0
+            isWatching = !markers.isEmpty
+            return count
+        }
+    }
+
+    static func saw(_ value: JSON) {
+        watching.withLock {
+            for marker in markers.keys where value.contains(string: marker) { markers[marker, default: 0] += 1 }
+        }
+    }
+}
+
+extension JSON {
+    func contains(string marker: String) -> Bool {
+        switch self {
+        case .string(let value): value == marker
+        case .array(let values): values.contains { $0.contains(string: marker) }
+        case .object(let members): members.contains { $0.1.contains(string: marker) }
+        default: false
+        }
     }
 }
 

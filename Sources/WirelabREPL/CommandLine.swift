@@ -92,11 +92,11 @@ struct CommandHelp: Sendable {
         .init(name: "disable", usage: "disable NAME",
               summary: "switch a lab endpoint off; its connections are closed with 1001",
               details: ["New upgrades to it are refused with 503 until you enable it again."]),
-        .init(name: "set", usage: "set broadcast queued [--limit N]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off",
+        .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off",
               summary: "how the lab broadcasts and how fast it lets a client send; whether the current client reconnects; its heartbeat; whether it reads",
               details: [
                 "broadcast naive shows the guide's flaw: one receiver that does not read stalls everyone.",
-                "broadcast queued --limit 8: a receiver 8 messages behind with its socket full is cut off (default 256).",
+                "broadcast queued --stall 3s --cap 1MiB: a receiver whose socket takes no bytes for 3 s, or with over 1 MiB waiting and its socket full, is cut off (defaults 10 s, 16 MiB); --budget SIZE: all queues together (default 256 MiB), then senders wait.",
                 "rate 5: one connection may send 5 messages a second to chat, room and live chat (10 back to back, or --burst B); off lifts the limit (default 20).",
                 "reading off: the current client stops reading its socket (a frozen tab); reading on resumes.",
                 "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",

@@ -614,19 +614,44 @@ actor Session {
             }
             let options = Array(words.dropFirst(2))
             if !options.isEmpty {
-                guard mode == .queued, options.count == 2, options[0] == "--limit", let limit = Int(options[1]), (1...100_000).contains(limit) else {
-                    throw UsageError("only queued takes an option: --limit N (1 to 100000 messages)", usage: usage)
-                }
-                lab.context.outboundQueueLimit = limit
+                guard mode == .queued else { throw UsageError("only queued takes options: --stall DURATION, --cap SIZE, --budget SIZE", usage: usage) }
+                lab.context.slowReaders = try Self.slowReaderPolicy(options, from: lab.context.slowReaders, budget: lab.context.outboundBudget, usage: usage)
             }
             lab.context.broadcastMode = mode
             switch mode {
-            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody and is cut off when \(lab.context.outboundQueueLimit) messages behind with its socket full")
+            case .queued: console.line("broadcast: queued · each receiver has its own queue; a slow one delays nobody · a receiver is \(lab.context.slowReaders.description) · all queues together hold at most \(ByteSize(lab.context.outboundBudget.limit)), then senders wait")
             case .naive: console.line("broadcast: naive · the guide's loop: each send is awaited in turn, so one stuck receiver stalls everyone")
             }
         default:
             throw UsageError("no setting named \(words[0]); the settings are: broadcast, rate, reconnect, heartbeat, reading", usage: usage)
         }
+    }
+
+    /// `--stall 10s`, `--cap 16MiB`, `--budget 256MiB`, in any order: the slow-reader rule and the
+    /// lab's budget (set on `budget` directly); the rule with the changes is returned.
+    static func slowReaderPolicy(_ options: [String], from policy: SlowReaderPolicy, budget: OutboundBudget, usage: String) throws -> SlowReaderPolicy {
+        var policy = policy
+        var newBudget: Int?
+        var rest = options[...]
+        while let option = rest.popFirst() {
+            guard let value = rest.popFirst() else { throw UsageError("\(option) needs a value", usage: usage) }
+            switch option {
+            case "--stall":
+                guard let stall = parseDuration(value), stall >= .milliseconds(100), stall <= .seconds(600) else {
+                    throw UsageError("--stall takes a duration from 100ms to 600s, such as 10s, not '\(value)'", usage: usage)
+                }
+                policy.stallLimit = stall
+            case "--cap", "--budget":
+                guard let size = LabLimits.parseByteCount(value), (1024...(1 << 34)).contains(size) else {
+                    throw UsageError("\(option) takes a size from 1KiB to 16GiB, such as 64KiB or 16MiB, not '\(value)'", usage: usage)
+                }
+                if option == "--cap" { policy.queueByteCap = size } else { newBudget = size }
+            default:
+                throw UsageError("queued takes --stall DURATION, --cap SIZE and --budget SIZE, not \(option)", usage: usage)
+            }
+        }
+        if let newBudget { budget.limit = newBudget }
+        return policy
     }
 
     /// `set reading off|on`: the current client stops (or goes back to) reading its socket, the way

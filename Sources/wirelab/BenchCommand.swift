@@ -27,8 +27,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Echo runs, as connection counts (comma separated).", valueName: "counts"))
     var connections = "1,64"
 
-    @Option(help: "Receivers in the fan-out run.")
+    @Option(help: "Receivers in the fan-out runs.")
     var receivers = 200
+
+    @Option(help: ArgumentHelp("Message sizes of the fan-out runs, one run each (bytes, comma separated).", valueName: "sizes"))
+    var fanOutSizes = "64,8192"
 
     @Option(help: "Idle connections for the memory run.")
     var idle = 2000
@@ -42,6 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.duration = .milliseconds(Int64(duration * 1000))
         options.connectionCounts = connections.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         options.receivers = receivers
+        options.fanOutSizes = fanOutSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         options.idleConnections = idle
         var server: Process?
         if let url {
@@ -53,7 +57,8 @@ struct BenchCommand: AsyncParsableCommand {
             let port = try freePort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            process.arguments = ["serve", "--port", "\(port)", "--ping-interval", "0"]
+            // No message rate: the fan-out's sender is the load, not a client to hold back.
+            process.arguments = ["serve", "--port", "\(port)", "--ping-interval", "0", "--message-rate", "0"]
             process.standardError = FileHandle.nullDevice
             try process.run()
             server = process

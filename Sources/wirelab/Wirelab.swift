@@ -40,6 +40,15 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
+    @Option(help: ArgumentHelp("Seconds a receiver's socket may take no bytes before the lab cuts it off (queued broadcast).", valueName: "seconds"))
+    var stallLimit: Double = 10
+
+    @Option(help: ArgumentHelp("Bytes one receiver may have waiting, with its socket full, before it is cut off (e.g. 16MiB).", valueName: "size"))
+    var queueCap = "16MiB"
+
+    @Option(help: ArgumentHelp("Bytes all receivers' queues may hold together; past it, senders wait (e.g. 256MiB).", valueName: "size"))
+    var outboundBudget = "256MiB"
+
     @Option(
         name: .customLong("allowed-origin"),
         help: ArgumentHelp(
@@ -77,6 +86,12 @@ struct ServerOptions: ParsableArguments {
             throw ValidationError("--max-message-size takes a number of bytes, or one with KiB or MiB (e.g. 65536, 64KiB, 16MiB), not '\(maxMessageSize)'")
         }
         guard LabLimits.messageSizeRange.contains(size) else { throw ValidationError("--max-message-size must be from 1 byte to 1 GiB") }
+        guard (0.1...600).contains(stallLimit) else { throw ValidationError("--stall-limit must be from 0.1 to 600 seconds") }
+        for (name, value) in [("--queue-cap", queueCap), ("--outbound-budget", outboundBudget)] {
+            guard let size = LabLimits.parseByteCount(value), size >= 1024 else {
+                throw ValidationError("\(name) takes a size of at least 1KiB, such as 16MiB, not '\(value)'")
+            }
+        }
         if let names = onlyNames {
             let known = Endpoint.names
             for name in names where !known.contains(name) {
@@ -102,6 +117,10 @@ struct ServerOptions: ParsableArguments {
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil
         if let size = LabLimits.parseByteCount(maxMessageSize) { configuration.limits.maxMessageSize = size }  // checked in validate()
         configuration.limits.maxConnections = maxConnections
+        configuration.limits.slowReaders = SlowReaderPolicy(
+            stallLimit: .milliseconds(Int64(stallLimit * 1000)), queueByteCap: LabLimits.parseByteCount(queueCap) ?? configuration.limits.slowReaders.queueByteCap
+        )
+        configuration.limits.outboundBudget = LabLimits.parseByteCount(outboundBudget) ?? configuration.limits.outboundBudget
         configuration.limits.messageRate = messageRate > 0 ? MessageRate(perSecond: messageRate, burst: Int((messageRate * 2).rounded(.up))) : nil
         return configuration
     }

@@ -58,7 +58,7 @@ import Testing
             #"ann: --fill 600 {"type":"message","text":"x"}"#,
             #"ann: --repeat 3 --every 10ms --fill 12 {"type":"message"}"#,
             "ann: --repeat 0 hi", "ann: --repeat 2 --every soon hi", "ann: --fill 5 [1]",
-            "set reading sideways", "set broadcast naive --limit 3", "set broadcast queued --limit 3",
+            "set reading sideways", "set broadcast naive --stall 3s", "set broadcast queued --stall 3s --cap 1MiB",
             "set reading off", "set reading on", "open sse /events as feed", "set reading off",
         ]
         repl.send(lines.joined(separator: "\n") + "\nquit\n")
@@ -76,8 +76,8 @@ import Testing
         #expect(output.contains("--every takes a duration up to 10s"))
         #expect(output.contains("--fill N {…} takes a JSON object"))
         #expect(output.contains("set reading takes on or off"))
-        #expect(output.contains("only queued takes an option: --limit N"))
-        #expect(output.contains("cut off when 3 messages behind"))
+        #expect(output.contains("only queued takes options: --stall DURATION, --cap SIZE, --budget SIZE"))
+        #expect(output.contains("cut off after 3 s without progress, or with over 1 MiB waiting and its socket full"))
         #expect(output.contains("ann stops reading its socket"))
         #expect(output.contains("ann reads its socket again"))
         #expect(output.contains("set reading works on WebSocket clients; feed is not one"))

@@ -12,7 +12,7 @@ struct ShutdownTests {
     func nothingAcceptedIsLost() async throws {
         let (lab, port) = try await startLab(only: ["chat"]) {
             $0.limits.messageRate = nil  // the burst is the point
-            $0.limits.outboundQueueLimit = 100_000  // and the slow reader must not be cut off for it
+            $0.limits.slowReaders = SlowReaderPolicy(stallLimit: .seconds(600), queueByteCap: 1 << 30)  // and the slow reader must not be cut off for it
         }
         var joining: [JSONClient] = []
         for index in 0..<8 { joining.append(try await JSONClient.connect(port: port, path: "/ws/chat/r\(index)")) }

@@ -64,7 +64,9 @@ import WireProtocol
 
     @Test func queuedBroadcastDeliversEverythingAndCutsTheSlowReceiverOff() async throws {
         let (lab, port) = try await startLab {
-            $0.limits.outboundQueueLimit = 32
+            // A small cap, so that the stalled receiver passes it within the run whatever the
+            // kernel buffers; the stall rule would get it too, later.
+            $0.limits.slowReaders = SlowReaderPolicy(stallLimit: .seconds(5), queueByteCap: 256 << 10)
             $0.limits.messageRate = nil  // the sender floods on purpose; the limit under test is the receiver's queue
         }
         defer { Task { await lab.stop() } }
@@ -96,10 +98,10 @@ import WireProtocol
     }
 
     /// A sender that does not wait for anything: the lab falls behind, every queue goes over a
-    /// small limit while every receiver reads. The lab must slow the sender, not cut them off.
+    /// tiny cap while every receiver reads. The lab must slow the sender, not cut them off.
     @Test func anOverloadedLabSlowsTheSenderAndCutsOffNoReader() async throws {
         let (lab, port) = try await startLab {
-            $0.limits.outboundQueueLimit = 4
+            $0.limits.slowReaders = SlowReaderPolicy(stallLimit: .seconds(10), queueByteCap: 1024)
             $0.limits.messageRate = nil
         }
         defer { Task { await lab.stop() } }

@@ -68,12 +68,15 @@ final class RawConnection: Sendable {
         }
     }
 
-    init(port: Int) async throws {
+    /// - Parameter keepOpenAfterFIN: stay open when the server ends its side (as a client that
+    ///   does not notice would), instead of closing too.
+    init(port: Int, keepOpenAfterFIN: Bool = false) async throws {
         let received = NIOLockedValueBox<[UInt8]>([])
         let closed = NIOLockedValueBox(false)
         self.received = received
         self.closed = closed
         channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.allowRemoteHalfClosure, value: keepOpenAfterFIN)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Collector(received: received, closed: closed))

@@ -27,7 +27,7 @@ public final class EventStreamReceiver: TopicReceiver {
 
     /// SSE has no per-client queue to fill: the HTTP body writer drains the stream.
     public func deliver(_ entry: Topic.Entry, mode: BroadcastMode) async {
-        continuation.yield(SSEEvent(id: String(entry.id), data: entry.message.text).wireText)
+        continuation.yield(SSEEvent(id: String(entry.id), data: entry.text).wireText)
     }
 
     public func write(_ text: String) {

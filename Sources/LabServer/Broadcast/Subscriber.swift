@@ -6,21 +6,22 @@ import WireProtocol
 
 /// One WebSocket connection as a receiver of broadcasts.
 ///
-/// In queued mode (the default) it owns a bounded queue and a writer task: `deliver` does not wait
-/// for the write, so a slow receiver delays nobody. A receiver more than `outboundQueueLimit`
-/// messages behind whose socket is full (it is not reading fast enough) is cut off with 1008. One
-/// that far behind whose socket still takes bytes is not at fault: the lab itself is behind, and
-/// the publisher waits until this queue is back within the limit, which slows the senders instead
-/// of cutting off a receiver that reads. In naive mode `deliver` awaits the write, as the guide's
-/// loop does.
+/// In queued mode (the default) it owns a queue and a writer task: `deliver` does not wait for
+/// the write, so a slow receiver delays nobody. The queue holds each message's bytes as the topic
+/// made them, once for all receivers. Who is cut off is the ``SlowReaderPolicy``'s call: a socket
+/// that has taken no bytes for the stall limit, or a backlog over the byte cap with the socket
+/// full. Every queued byte also counts against the lab's ``OutboundBudget``, which makes
+/// publishers wait when all queues together hold too much. In naive mode `deliver` awaits the
+/// write, as the guide's loop does.
 public final class Subscriber: TopicReceiver {
     public let name: String
     private let session: WebSocketSession
-    private let queue: AsyncStream<String>.Continuation
-    private let stream: AsyncStream<String>
+    private let queue: AsyncStream<ByteBuffer>.Continuation
+    private let stream: AsyncStream<ByteBuffer>
     private struct State {
-        var pending = 0
+        var backlog = ReceiverBacklog()
         var gone = false
+        var departed = false
     }
     private let state = NIOLockedValueBox(State())
     /// Called once, when the subscriber is cut off or its connection fails.
@@ -29,21 +30,36 @@ public final class Subscriber: TopicReceiver {
     public init(name: String, session: WebSocketSession) {
         self.name = name
         self.session = session
-        (stream, queue) = AsyncStream<String>.makeStream()
+        (stream, queue) = AsyncStream<ByteBuffer>.makeStream()
         onGone = NIOLockedValueBox(nil)
         session.beforeClose.add { [weak self] in await self?.drained(within: .seconds(2)) }
+        session.lifecycle.track { [weak self] in self?.state.withLockedValue { $0.gone ? 0 : $0.backlog.messages } ?? 0 }
     }
+
+    private var lab: LabContext { session.lab }
 
     /// Waits until every queued message has been written (or the receiver is gone, or `limit`
     /// passes): the lab closes a connection only after what it accepted for it.
     func drained(within limit: Duration) async {
         let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline, state.withLockedValue({ $0.pending > 0 && !$0.gone }) {
+        while ContinuousClock.now < deadline, state.withLockedValue({ $0.backlog.messages > 0 && !$0.gone }) {
             try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
     var isGone: Bool { state.withLockedValue { $0.gone } }
+
+    /// True once the lab has sent this connection's close (or lost it): its name is free.
+    var isClosing: Bool { session.lifecycle.closeSent || isGone }
+
+    /// True the first time only: a departure is announced once, whether the connection ended by
+    /// itself or a newcomer took its name while it was closing.
+    func departOnce() -> Bool {
+        state.withLockedValue { state in
+            defer { state.departed = true }
+            return !state.departed
+        }
+    }
 
     /// Runs the writer while `body` runs; afterwards the queue gets a moment to drain, and is closed.
     public func run(_ body: () async throws -> Void) async throws {
@@ -53,24 +69,49 @@ public final class Subscriber: TopicReceiver {
         } catch {
             queue.finish()
             writer.cancel()
+            markGone()
             throw error
         }
         queue.finish()
         await finish(within: .seconds(2)) { await writer.value }
         writer.cancel()
         // Nothing more will be written: a publisher waiting for this queue must not wait on.
-        state.withLockedValue { $0.gone = true }
+        markGone()
     }
 
     private func writeQueued() async {
-        for await text in stream {
+        for await payload in stream {
+            let size = payload.readableBytes
+            let stallWatch = watchForStall()
             do {
-                try await session.outbound.write(.text(text))
+                try await session.outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: payload)))
             } catch {
+                stallWatch?.cancel()
                 markGone()
                 return
             }
-            state.withLockedValue { $0.pending -= 1 }
+            stallWatch?.cancel()
+            let counted = state.withLockedValue { state -> Bool in
+                guard !state.gone else { return false }
+                state.backlog.written(size: size)
+                return true
+            }
+            if counted { lab.outboundBudget.release(size) }
+        }
+    }
+
+    /// Before a write to a socket that takes no bytes now: notes since when, and cuts the
+    /// receiver off if it still takes none at the stall limit (no new message may come to find it).
+    private func watchForStall() -> Task<Void, Never>? {
+        guard !session.channel.isWritable else { return nil }
+        state.withLockedValue { $0.backlog.socketRefusing(since: .now) }
+        let policy = lab.slowReaders
+        return Task { [weak self] in
+            try? await Task.sleep(for: policy.stallLimit)
+            guard !Task.isCancelled, let self else { return }
+            if let stall = self.state.withLockedValue({ $0.backlog.stall(policy: self.lab.slowReaders, now: .now) }) {
+                self.cutOff(reason: stall)
+            }
         }
     }
 
@@ -79,48 +120,59 @@ public final class Subscriber: TopicReceiver {
     }
 
     public func deliver(_ entry: Topic.Entry, mode: BroadcastMode) async {
-        await deliver(entry.message.text, mode: mode)
+        await deliver(entry.payload, mode: mode)
     }
 
-    /// Hands one message to this receiver, in the lab's current broadcast mode.
-    func deliver(_ text: String, mode: BroadcastMode) async {
+    /// Hands one message (its wire text, shared with the other receivers) to this receiver, in
+    /// the lab's current broadcast mode.
+    func deliver(_ payload: ByteBuffer, mode: BroadcastMode) async {
         if isGone { return }
         switch mode {
         case .naive:
             // The guide: `await ws.send_json(message)`, one receiver after another.
             do {
-                try await session.outbound.write(.text(text))
+                try await session.outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: payload)))
             } catch {
                 markGone()
             }
         case .queued:
-            let waiting = state.withLockedValue { state -> Int in
-                state.pending += 1
-                return state.pending
+            let size = payload.readableBytes
+            await lab.outboundBudget.reserve(size)
+            let policy = lab.slowReaders
+            let writable = session.channel.isWritable
+            let admission = state.withLockedValue { state -> ReceiverBacklog.Admission? in
+                guard !state.gone else { return nil }
+                let admission = state.backlog.admit(size: size, policy: policy, socketWritable: writable, now: .now)
+                if case .cutOff = admission { return admission }
+                state.backlog.queued(size: size)
+                return admission
             }
-            guard waiting > session.lab.outboundQueueLimit else {
-                queue.yield(text)
-                return
+            switch admission {
+            case nil:
+                lab.outboundBudget.release(size)
+            case .queue:
+                queue.yield(payload)
+            case .queueAndWait:
+                queue.yield(payload)
+                await waitUntilUnderCap()
+            case .cutOff(let reason):
+                lab.outboundBudget.release(size)
+                cutOff(reason: reason)
             }
-            guard session.channel.isWritable else {
-                cutOff(reason: "too slow: \(waiting) messages waiting, its socket full")
-                return
-            }
-            queue.yield(text)
-            await waitUntilWithinLimit()
         }
     }
 
-    /// The lab is behind, not this receiver: its queue is over the limit but its socket still
+    /// The lab is behind, not this receiver: its backlog is over the cap but its socket still
     /// takes bytes. Waits (in the publisher's task, so the senders slow down) until the writer has
-    /// brought the queue back within the limit; cuts the receiver off if its socket fills first.
+    /// brought the backlog back under the cap; cuts the receiver off if its socket fills first.
     /// The wait happens only when the lab is overloaded, so a short poll is simple and cheap.
-    private func waitUntilWithinLimit() async {
+    private func waitUntilUnderCap() async {
         while true {
-            let (pending, gone) = state.withLockedValue { ($0.pending, $0.gone) }
-            if gone || pending <= session.lab.outboundQueueLimit || Task.isCancelled { return }
+            let policy = lab.slowReaders
+            let (over, gone, bytes) = state.withLockedValue { ($0.backlog.overCap(policy), $0.gone, $0.backlog.bytes) }
+            if gone || !over || Task.isCancelled { return }
             if !session.channel.isWritable {
-                cutOff(reason: "too slow: \(pending) messages waiting, its socket full")
+                cutOff(reason: "too slow: \(ByteSize(bytes)) waiting, over its cap of \(ByteSize(policy.queueByteCap)), and its socket full")
                 return
             }
             try? await Task.sleep(for: .milliseconds(1))
@@ -129,26 +181,36 @@ public final class Subscriber: TopicReceiver {
 
     /// Sends to this receiver alone (a reply, the history), in order with its broadcasts.
     public func send(_ message: JSON) async {
-        await deliver(message.text, mode: session.lab.broadcastMode)
+        await deliver(ByteBuffer(bytes: message.utf8), mode: lab.broadcastMode)
     }
 
+    /// Sends plain text to this receiver alone (the notifications socket's `pong`).
+    public func send(text: String) async {
+        await deliver(ByteBuffer(string: text), mode: lab.broadcastMode)
+    }
+
+    /// Marks the receiver gone, gives its queued bytes back to the lab's budget, and tells the
+    /// topic (once).
     private func markGone() {
-        let first = state.withLockedValue { state in
+        let (first, held) = state.withLockedValue { state in
             defer { state.gone = true }
-            return !state.gone
+            return (!state.gone, state.gone ? 0 : state.backlog.drop())
         }
+        lab.outboundBudget.release(held)
         if first { onGone.withLockedValue { $0 }?() }
     }
 
     /// Closes a receiver that cannot keep up: a close frame if it can still take one, and the
     /// TCP connection in any case.
     private func cutOff(reason: String) {
+        guard !isGone else { return }
         markGone()
         queue.finish()
-        session.lab.announce("cutting off \(name) (\(reason); the limit is \(session.lab.outboundQueueLimit)) · a 1008 close frame if its buffers can still take one, then the TCP connection is closed")
+        lab.announce("cutting off \(name) (\(reason); the rule: \(lab.slowReaders.description)) · a 1008 close frame if its buffers can still take one, then the TCP connection is closed")
         let session = self.session
+        let closeReason = reason.count <= 100 ? reason : String(reason.prefix(100))
         Task {
-            await finish(within: .seconds(1)) { try? await session.outbound.close(.policyViolation, reason: reason) }
+            await finish(within: .seconds(1)) { try? await session.outbound.close(.policyViolation, reason: closeReason) }
             try? await session.channel.close()
         }
     }

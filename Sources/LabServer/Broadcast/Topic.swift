@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import WireProtocol
 
 /// Something a topic pushes its entries to: a WebSocket ``Subscriber``, or an SSE stream.
@@ -18,6 +19,18 @@ public final class Topic: Sendable {
     public struct Entry: Sendable {
         public let id: Int
         public let message: JSON
+        /// The message's wire text, made once when it was published and shared by every
+        /// receiver: a broadcast to N receivers costs one serialization, not N.
+        public let payload: ByteBuffer
+
+        init(id: Int, message: JSON, payload: ByteBuffer) {
+            self.id = id
+            self.message = message
+            self.payload = payload
+        }
+
+        /// The wire text as a string (an SSE event's `data`).
+        public var text: String { String(buffer: payload) }
     }
 
     private struct State {
@@ -60,23 +73,25 @@ public final class Topic: Sendable {
     /// - Returns: the message's id.
     @discardableResult
     public func publish(_ message: JSON, excluding excluded: (any TopicReceiver)? = nil) async -> Int {
-        let (id, receivers, waiters) = state.withLockedValue { state in
+        // Serialized here, once, for the log and every receiver.
+        let payload = ByteBuffer(bytes: message.utf8)
+        let (entry, receivers, waiters) = state.withLockedValue { state in
             let id = state.nextID
             state.nextID += 1
-            state.log.append(Entry(id: id, message: message))
+            let entry = Entry(id: id, message: message, payload: payload)
+            state.log.append(entry)
             state.deliveredThrough = state.receivers.isEmpty ? state.deliveredThrough : id
             if state.log.count > lab.limits.retainedMessages { state.log.removeFirst(state.log.count - lab.limits.retainedMessages) }
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
-            return (id, state.receivers, waiters)
+            return (entry, state.receivers, waiters)
         }
         waiters.forEach { $0.resume() }
-        let entry = Entry(id: id, message: message)
         let mode = lab.broadcastMode
         for receiver in receivers where receiver !== excluded {
             await receiver.deliver(entry, mode: mode)
         }
-        return id
+        return entry.id
     }
 
     /// Adds a receiver and returns, atomically, the entries it must catch up on: those after

@@ -62,7 +62,7 @@ extension Endpoint {
 final class ConnectionManager: Sendable {
     let lab: LabContext
     let topic: Topic
-    private let online = NIOLockedValueBox<[String: Subscriber]>([:])
+    private let online = NIOLockedValueBox(Presence())
 
     init(lab: LabContext) {
         self.lab = lab
@@ -70,22 +70,18 @@ final class ConnectionManager: Sendable {
     }
 
     func isOnline(_ clientID: String) -> Bool {
-        online.withLockedValue { $0[clientID] != nil }
+        online.withLockedValue { $0.isTaken(clientID) }
     }
 
     /// Connects, runs `body` while the client is online, then disconnects and tells the others.
     func session(_ session: WebSocketSession, clientID: String, body: (Subscriber) async throws -> Void) async throws {
         let me = Subscriber(name: clientID, session: session)
-        let added = online.withLockedValue { online in
-            guard online[clientID] == nil else { return false }
-            online[clientID] = me
-            return true
-        }
-        guard added else {
+        guard case .claimed(let closing) = online.withLockedValue({ $0.claim(clientID, by: me) }) else {
             // Two upgrades for one id raced past the 409 check; the later one goes.
             try await session.outbound.close(.policyViolation, reason: "client id \(clientID) is already connected")
             return
         }
+        if let closing { await disconnect(closing, clientID: clientID) }
         topic.add(me)
         do {
             try await me.run {
@@ -104,8 +100,9 @@ final class ConnectionManager: Sendable {
     }
 
     private func disconnect(_ me: Subscriber, clientID: String) async {
+        guard me.departOnce() else { return }
         topic.remove(me)
-        online.withLockedValue { _ = $0.removeValue(forKey: clientID) }
+        online.withLockedValue { $0.release(clientID, by: me) }
         await topic.publish(.object([("type", "user_left"), ("client_id", .string(clientID))]))
     }
 

@@ -80,7 +80,7 @@ final class ChatManager: Sendable {
 
     let lab: LabContext
     let topic: Topic
-    private let online = NIOLockedValueBox<[String]>([])
+    private let online = NIOLockedValueBox(Presence())
 
     init(lab: LabContext) {
         self.lab = lab
@@ -88,7 +88,7 @@ final class ChatManager: Sendable {
     }
 
     func isOnline(_ username: String) -> Bool {
-        online.withLockedValue { $0.contains(username) }
+        online.withLockedValue { $0.isTaken(username) }
     }
 
     /// `{"type":"history","messages":[…]}`: the last 50 chat messages (joins and typing are not kept).
@@ -99,15 +99,11 @@ final class ChatManager: Sendable {
 
     func session(_ session: WebSocketSession, username: String, body: (Subscriber) async throws -> Void) async throws {
         let me = Subscriber(name: username, session: session)
-        let added = online.withLockedValue { online in
-            guard !online.contains(username) else { return false }
-            online.append(username)
-            return true
-        }
-        guard added else {
+        guard case .claimed(let closing) = online.withLockedValue({ $0.claim(username, by: me) }) else {
             try await session.outbound.close(.policyViolation, reason: "\(username) is already in the live chat")
             return
         }
+        if let closing { await leave(closing, username: username) }
         do {
             try await me.run {
                 await me.send(history())
@@ -123,13 +119,14 @@ final class ChatManager: Sendable {
     }
 
     private func leave(_ me: Subscriber, username: String) async {
+        guard me.departOnce() else { return }
         topic.remove(me)
-        online.withLockedValue { $0.removeAll { $0 == username } }
+        online.withLockedValue { $0.release(username, by: me) }
         await system("\(username) left")
     }
 
     private func system(_ text: String) async {
-        let names = online.withLockedValue { $0 }
+        let names = online.withLockedValue { $0.names }
         _ = await broadcast([("type", "system"), ("text", .string(text)), ("online", .array(names.map { .string($0) }))])
     }
 

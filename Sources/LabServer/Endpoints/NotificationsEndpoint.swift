@@ -32,7 +32,7 @@ extension Endpoint {
                             for try await message in session.messages() {
                                 // Keep alive: the client can ping (an application-level ping, in text).
                                 if case .text("ping") = message {
-                                    await me.deliver("pong", mode: lab.broadcastMode)
+                                    await me.send(text: "pong")
                                 } else {
                                     await me.send(.error("this socket only answers the text ping; notifications come by themselves"))
                                 }

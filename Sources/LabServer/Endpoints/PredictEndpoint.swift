@@ -164,15 +164,19 @@ final class Predictor: Sendable {
 
     /// A `/ws/predict` connection. The reader starts a task per request and reads on; replies go
     /// into one queue that a single writer task drains, so two replies are never written at once.
-    /// When the client is done, the predictions still running are finished and sent. Every
-    /// message is counted in the lab's metrics, as an error or not.
+    /// Every request read is work in hand (``ConnectionLifecycle``) until its reply is written: a
+    /// close, or a broken rule, that comes right after a request waits for its answer. When the
+    /// client is done, the predictions still running are finished and sent. Every message is
+    /// counted in the lab's metrics, as an error or not.
     func serve(_ session: WebSocketSession) async throws {
         let (replies, outbox) = AsyncStream<String>.makeStream()
         defer { outbox.finish() }
+        let lifecycle = session.lifecycle
         try await withThrowingTaskGroup(of: Void.self) { group in
             // The connection's one writer.
             group.addTask {
                 for await text in replies {
+                    defer { lifecycle.answered() }
                     do {
                         try await session.outbound.write(.text(text))
                     } catch {
@@ -182,6 +186,7 @@ final class Predictor: Sendable {
             }
             try await withThrowingDiscardingTaskGroup { predictions in
                 for try await message in session.messages() {
+                    lifecycle.accepted()
                     switch message {
                     case .binary:
                         lab.metrics.record(error: true)

@@ -18,7 +18,7 @@ extension Endpoint {
             webSocketRoutes: [
                 WebSocketRoute("/ws/room/{room_id}/{client_id}", admit: { parameters, _, _ in
                     let (room, client) = (parameters["room_id"] ?? "", parameters["client_id"] ?? "")
-                    return manager.members(of: room).contains(client)
+                    return manager.isTaken(client, in: room)
                         ? .refuse(.conflict, body: "\(client) is already in room \(room); pick another id.\n")
                         : .accept
                 }) { session in
@@ -69,7 +69,7 @@ final class RoomManager: Sendable {
     let lab: LabContext
     private struct Room {
         let topic: Topic
-        var members: [String: Subscriber] = [:]
+        var members = Presence()
     }
     private struct State {
         var rooms: [String: Room] = [:]
@@ -82,8 +82,12 @@ final class RoomManager: Sendable {
         self.lab = lab
     }
 
+    func isTaken(_ client: String, in room: String) -> Bool {
+        state.withLockedValue { $0.rooms[room]?.members.isTaken(client) ?? false }
+    }
+
     func members(of room: String) -> [String] {
-        state.withLockedValue { $0.rooms[room].map { Array($0.members.keys) } ?? [] }
+        state.withLockedValue { $0.rooms[room].map { $0.members.names } ?? [] }
     }
 
     /// A room's topic; HTTP posters and long pollers may create one.
@@ -103,18 +107,19 @@ final class RoomManager: Sendable {
 
     func session(_ session: WebSocketSession, room roomID: String, clientID: String, body: (Subscriber, Topic) async throws -> Void) async throws {
         let me = Subscriber(name: clientID, session: session)
-        let joined: (topic: Topic, members: [String])? = state.withLockedValue { state in
+        let joined: (topic: Topic, closing: Subscriber?)? = state.withLockedValue { state in
             var room = state.rooms[roomID] ?? Room(topic: Topic(lab: lab))
-            guard room.members[clientID] == nil else { return nil }
-            room.members[clientID] = me
+            guard case .claimed(let closing) = room.members.claim(clientID, by: me) else { return nil }
             state.rooms[roomID] = room
             state.empty.removeAll { $0 == roomID }
-            return (room.topic, room.members.keys.sorted())
+            return (room.topic, closing)
         }
-        guard let (topic, members) = joined else {
+        guard let (topic, closing) = joined else {
             try await session.outbound.close(.policyViolation, reason: "\(clientID) is already in room \(roomID)")
             return
         }
+        if let closing { await leave(closing, room: roomID, clientID: clientID, topic: topic) }
+        let members = state.withLockedValue { $0.rooms[roomID]?.members.names.sorted() ?? [clientID] }
         topic.add(me)
         do {
             try await me.run {
@@ -129,9 +134,10 @@ final class RoomManager: Sendable {
     }
 
     private func leave(_ me: Subscriber, room roomID: String, clientID: String, topic: Topic) async {
+        guard me.departOnce() else { return }
         topic.remove(me)
         let empty = state.withLockedValue { state -> Bool in
-            state.rooms[roomID]?.members.removeValue(forKey: clientID)
+            state.rooms[roomID]?.members.release(clientID, by: me)
             guard state.rooms[roomID]?.members.isEmpty ?? true else { return false }
             // Empty room cleanup, as in the guide: members and messages go.
             state.rooms[roomID]?.topic.clearLog()
