@@ -28,7 +28,7 @@ import time
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from load_chat import RawClient, MemorySampler, memory_kib, cpu_seconds, parse_frames
+from load_chat import RawClient, MemorySampler, memory_kib, cpu_seconds, parse_frames, print_report
 
 NEVER_READER = "never-reader"
 STEADY = "steady"
@@ -225,17 +225,7 @@ class Run:
         ]
         if args.pid:
             checks.append((f"server peak RSS under {args.max_rss_mib} MiB", peak is not None and peak < args.max_rss_mib * 1024, mib(peak)))
-        width = max(len(k) for k, _ in facts + [(c, 0) for c, _, _ in checks])
-        print(f"burst test · wirelab chat on 127.0.0.1:{args.port}")
-        for key, value in facts:
-            print(f"{key:<{width}}  {value}")
-        print()
-        failed = 0
-        for name, ok, detail in checks:
-            failed += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name:<{width}}  {detail}")
-        print()
-        print("PASS" if not failed else f"FAIL: {failed} check{'s' if failed > 1 else ''} failed")
+        failed = print_report(f"burst test · wirelab chat on 127.0.0.1:{args.port}", facts, checks)
         return 1 if failed else 0
 
 

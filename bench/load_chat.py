@@ -367,6 +367,22 @@ class Healthy:
         return sum(self.run.args.messages - bin(self.seen.get(s, 0) & full).count("1") for s in self.run.healthy_ids)
 
 
+def print_report(title, facts, checks):
+    """Prints the facts, then each check as ok or FAIL, then PASS or FAIL. Returns the failures."""
+    width = max(len(k) for k, _ in facts + [(c, 0) for c, _, _ in checks])
+    print(title)
+    for key, value in facts:
+        print(f"{key:<{width}}  {value}")
+    print()
+    failed = 0
+    for name, ok, detail in checks:
+        failed += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name:<{width}}  {detail}")
+    print()
+    print("PASS" if not failed else f"FAIL: {failed} check{'s' if failed > 1 else ''} failed")
+    return failed
+
+
 # MARK: The run
 
 class Run:
@@ -559,17 +575,7 @@ class Run:
             ("  peak sampled every 0.1 s", mib(self.memory.peak_sampled)),
             ("RSS per connection (joined)", f"{(rss_joined - rss_start) / (args.clients + 2):.1f} KiB" if rss_joined and rss_start else "–"),
         ]
-        width = max(len(k) for k, _ in facts + [(c, 0) for c, _, _ in checks])
-        print(f"load test · wirelab chat on 127.0.0.1:{args.port}")
-        for key, value in facts:
-            print(f"{key:<{width}}  {value}")
-        print()
-        failed = 0
-        for name, ok, detail in checks:
-            failed += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name:<{width}}  {detail}")
-        print()
-        print("PASS" if not failed else f"FAIL: {failed} check{'s' if failed > 1 else ''} failed")
+        failed = print_report(f"load test · wirelab chat on 127.0.0.1:{args.port}", facts, checks)
         if args.json:
             report.update({k: v for k, v in facts})
             report["checks"] = {name: {"ok": ok, "detail": detail} for name, ok, detail in checks}

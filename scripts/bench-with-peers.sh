@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the same load on wirelab's server, the guide's FastAPI server (uvicorn) and Node's
-# ws, one after the other on this machine, twice: unpinned, then with each server pinned to one
+# `make bench`: the same load on wirelab's server, the guide's FastAPI server (uvicorn), Python's
+# websockets with its broadcast() and Node's ws, one after the other on this machine, twice: unpinned, then with each server pinned to one
 # core (taskset -c 1) and the load generator to the other (taskset -c 0), where every hop between
 # threads costs a context switch. Installs the peers: FastAPI + uvicorn from PyPI in .venv-bench,
 # node-ws from Debian. Options go to every `wirelab bench` (e.g. --fan-out-sizes 64,1024,8192,32768).
@@ -32,6 +32,13 @@ run() {
   pids+=($!)
   sleep 2
   $load "$bench" bench --url ws://127.0.0.1:9000 --pid "${pids[-1]}" --skip-repl "$@"
+  kill "${pids[-1]}"
+
+  echo; echo "== Python websockets with its broadcast() (one process)"
+  $server .venv-bench/bin/python bench/peers/ws_broadcast.py 9003 &
+  pids+=($!)
+  sleep 1
+  $load "$bench" bench --url ws://127.0.0.1:9003 --pid "${pids[-1]}" --skip-repl "$@"
   kill "${pids[-1]}"
 
   echo; echo "== Node ws (Debian node-ws)"
