@@ -124,20 +124,27 @@ public final class ConnectionTaps: Sendable {
         }
     }
 
-    func record(_ id: Int, _ direction: Direction, _ bytes: [UInt8]) {
+    /// Counts `buffer`'s bytes; copies them only while the connection's start is being kept or
+    /// someone is watching, so an untapped connection costs a count per read and write.
+    func record(_ id: Int, _ direction: Direction, _ buffer: ByteBuffer) {
         let namer = endpointNamer.withLockedValue { $0 }
         let (news, observers) = state.withLockedValue { state -> (News?, [@Sendable (News) -> Void]) in
             guard var record = state.records[id] else { return (nil, []) }
-            if direction == .up { record.summary.bytesUp += bytes.count } else { record.summary.bytesDown += bytes.count }
+            let count = buffer.readableBytes
+            if direction == .up { record.summary.bytesUp += count } else { record.summary.bytesDown += count }
+            let keeping = record.historyComplete && record.historyBytes + count <= Self.historyLimit
+            if record.historyComplete && !keeping { record.historyComplete = false }
+            guard keeping || !state.observers.isEmpty || (direction == .up && !record.headDone) else {
+                record.sequence += 1
+                state.records[id] = record
+                return (nil, [])
+            }
+            let bytes = Array(buffer.readableBytesView)
             if direction == .up, !record.headDone { Self.readFirstHead(bytes, into: &record, namer: namer) }
             let piece = Piece.bytes(direction, bytes)
-            if record.historyComplete {
-                if record.historyBytes + bytes.count <= Self.historyLimit {
-                    record.history.append(piece)
-                    record.historyBytes += bytes.count
-                } else {
-                    record.historyComplete = false
-                }
+            if keeping {
+                record.history.append(piece)
+                record.historyBytes += count
             }
             let news = News(summary: record.summary, sequence: record.sequence, piece: piece)
             record.sequence += 1
@@ -201,13 +208,13 @@ final class ServerWireTap: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let id { taps.record(id, .up, Array(unwrapInboundIn(data).readableBytesView)) }
+        if let id { taps.record(id, .up, unwrapInboundIn(data)) }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if let id, case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
-            taps.record(id, .down, Array(buffer.readableBytesView))
+            taps.record(id, .down, buffer)
         }
         context.write(data, promise: promise)
     }

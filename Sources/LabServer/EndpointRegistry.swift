@@ -117,8 +117,9 @@ public final class EndpointRegistry: Sendable {
         case .route(let endpoint, _, _), .switchedOff(let endpoint): return endpoint.name
         default: break
         }
-        let twins = endpoints.filter { endpoint in endpoint.httpRoutes.contains { $0.pattern.match(path) != nil } }
-        return twins.first?.name
+        // The most specific pattern, whatever the method: /http/dashboard is the dashboard's, not /http/{client_id}.
+        let twins = endpoints.flatMap { endpoint in endpoint.httpRoutes.filter { $0.pattern.match(path) != nil }.map { (endpoint.name, $0.pattern.specificity) } }
+        return twins.max { $0.1 < $1.1 }?.0
     }
 
     /// The methods the HTTP twins at `path` take (switched on or not), sorted; empty when none is there.

@@ -51,6 +51,16 @@ import WireProtocol
         #expect(await eventually { lab.context.taps.summary(live.id) == nil }, "a closed connection leaves the list")
     }
 
+    @Test func aConnectionIsNamedByTheMostSpecificRouteOfItsFirstRequest() throws {
+        let registry = try EndpointRegistry(endpoints: Endpoint.makeAll(testLabContext()))
+        #expect(registry.endpointName(target: "/http/dashboard") == "dashboard")
+        #expect(registry.endpointName(target: "/http/ann") == "client")
+        #expect(registry.endpointName(target: "/ws/chat/ann?x=1") == "chat")
+        #expect(registry.endpointName(target: "/events?token=t") == "events")
+        #expect(registry.endpointName(target: "/") == "playground")
+        #expect(registry.endpointName(target: "/nowhere/at/all") == nil)
+    }
+
     /// `wirelab serve --tap` with a Python client: its handshake (User-Agent, its
     /// permessage-deflate offer, the lab's answer without it) and frames, printed to stdout.
     @Test func serveTapShowsAPythonClientsConnection() async throws {
