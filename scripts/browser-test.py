@@ -192,6 +192,33 @@ CROSS_ORIGIN_CHECKS = r"""
 })
 """
 
+# Run in a page on a foreign origin (127.0.0.2 is loopback, but not a page the lab allows): the
+# browser must keep every answer from it, and send only the simple requests.
+FOREIGN_ORIGIN_CHECKS = r"""
+(async (LAB) => {
+  const results = {};
+  const attempt = async (name, body) => {
+    try { results[name] = { read: true, value: await body() }; } catch (error) { results[name] = { read: false, value: String(error) }; }
+  };
+  await attempt("GET", async () => (await fetch(LAB + "/http/dashboard")).status);
+  await attempt("JSON POST", async () => (await fetch(LAB + "/http/chat/foreign", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: "preflight refused, never sent" }) })).status);
+  await attempt("text/plain POST", async () => (await fetch(LAB + "/http/chat/foreign", {
+    method: "POST", body: JSON.stringify({ text: "sent from a foreign page" }) })).status);
+  await attempt("EventSource", () => new Promise((resolve, reject) => {
+    const source = new EventSource(LAB + "/http/chat/events");
+    source.onopen = () => { source.close(); resolve("open"); };
+    source.onerror = () => { source.close(); reject(new Error("EventSource error")); };
+  }));
+  await attempt("WebSocket", () => new Promise((resolve, reject) => {
+    const socket = new WebSocket(LAB.replace(/^http/, "ws") + "/ws/echo");
+    socket.onopen = () => { socket.close(1000); resolve("open"); };
+    socket.onclose = (event) => reject(new Error("closed " + event.code));
+  }));
+  return results;
+})
+"""
+
 # Run in the playground (GET / on the lab): its panels, as a learner's clicks would drive them.
 PLAYGROUND_CHECKS = r"""
 (async () => {
@@ -305,6 +332,28 @@ def main():
         check("a long poll is answered by a POST", r["ok"] and r["value"]["status"] == 200 and "polled from the browser" in r["value"]["texts"], r)
         r = results["EventSource on the HTTP chat"]
         check("EventSource /http/chat/events hears a POST", r["ok"] and r["value"].get("text") == "streamed to the browser", r)
+
+        # A page the lab does not allow: nothing readable, only simple requests sent.
+        foreign_port = free_port()
+        foreign = subprocess.Popen([sys.executable, "-m", "http.server", str(foreign_port), "--bind", "127.0.0.2", "--directory", temp],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        children.append(foreign)
+        foreign_origin = f"http://127.0.0.2:{foreign_port}"
+        for attempt in range(50):
+            try:
+                urllib.request.urlopen(foreign_origin + "/index.html", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        tools.navigate(foreign_origin + "/index.html")
+        results = tools.evaluate(FOREIGN_ORIGIN_CHECKS + f"({json.dumps(lab_url)})", timeout=60)
+        for name in ["GET", "JSON POST", "text/plain POST", "EventSource", "WebSocket"]:
+            check(f"from {foreign_origin}: the page cannot use {name}", not results[name]["read"], results[name])
+        stored = json.load(urllib.request.urlopen(lab_url + "/http/chat?since=0", timeout=10))
+        texts = [m.get("text") for m in stored["messages"]]
+        check("the foreign text/plain POST was stored all the same (CORS protects reading, not sending)", "sent from a foreign page" in texts, texts)
+        check("the foreign JSON POST was never sent (its preflight was refused)", "preflight refused, never sent" not in texts, texts)
+        check("the lab logged why", "CORS: refused the preflight for POST /http/chat/foreign from " + foreign_origin in lab_err.text, lab_err.text[-2000:])
 
         tools.navigate(lab_url + "/")
         results = tools.evaluate(PLAYGROUND_CHECKS, timeout=90)
