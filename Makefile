@@ -82,11 +82,11 @@ build-release:
 build-tests:
 	$(SWIFT) build --build-tests
 
-transcripts: build-tests
+transcripts: python-peers build-tests
 	.build/debug/wirelab replay transcripts/*.md
 
 # Rewrites transcripts with the current output: read the diff before committing.
-overwrite-transcripts: build-tests
+overwrite-transcripts: python-peers build-tests
 	WIRELAB_TRANSCRIPTS=overwrite .build/debug/wirelab replay transcripts/*.md
 
 clean:

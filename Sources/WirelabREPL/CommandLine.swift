@@ -88,6 +88,11 @@ struct CommandHelp: Sendable {
               ]),
         .init(name: "untap", usage: "untap",
               summary: "stop every tap", details: []),
+        .init(name: "peer", usage: "peer python PATH [MESSAGE…]",
+              summary: "run an independent client (Python websockets, from .venv) against the lab: a connection for tap to show",
+              details: [
+                "It sends each message, prints each reply and closes with 1000. The REPL does not see its bytes; tap all before it, and the lab's side shows its handshake (its User-Agent, its permessage-deflate offer) and frames.",
+              ]),
         .init(name: "view", usage: "view quiet|frames|bytes|compare",
               summary: "choose how much of each frame to show",
               details: [

@@ -1,3 +1,4 @@
+import Foundation
 import LabServer
 import WireProtocol
 
@@ -60,5 +61,58 @@ extension Session {
             console.line("  \(String(summary.id).leftPadded(3))  \(summary.peer.padding(21)) \(endpoint.padding(13)) \(request)")
             console.line("       ↑ \(summary.bytesUp) B from the client · ↓ \(summary.bytesDown) B to it" + (summary.userAgent.map { " · User-Agent: \($0)" } ?? ""))
         }
+    }
+}
+
+// MARK: peer
+
+extension Session {
+    /// A WebSocket client written by someone else: Python's `websockets` sends each message, prints
+    /// each reply, and closes with 1000. Its bytes are seen only from the lab's side (`tap`).
+    static let pythonPeer = """
+        import sys
+        from websockets.sync.client import connect
+        url, messages = sys.argv[1], sys.argv[2:]
+        with connect(url, open_timeout=10, close_timeout=10) as socket:
+            for message in messages:
+                socket.send(message)
+                print("received " + repr(socket.recv(timeout=10)), flush=True)
+        print("closed with 1000", flush=True)
+        """
+
+    /// `peer python PATH [MESSAGE…]`: runs an independent client against the lab, so that `tap`
+    /// has a connection the REPL did not open (its own User-Agent, its own extension offer).
+    func peer(_ words: [String]) async throws {
+        let usage = CommandHelp.named("peer")!.usage
+        guard words.first == "python", words.count >= 2 else { throw UsageError("peer takes python, a path and messages", usage: usage) }
+        guard let labAddress else { throw UsageError("peer connects to the in-process lab; this session has none") }
+        let path = words[1]
+        guard path.hasPrefix("/ws") else { throw UsageError("the Python peer opens a WebSocket: give a /ws… path, e.g. peer python /ws/echo hello", usage: usage) }
+        let environment = ProcessInfo.processInfo.environment
+        let python = environment["WIRELAB_PYTHON"] ?? FileManager.default.currentDirectoryPath + "/.venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw UsageError("no Python with websockets at \(python): run make python-peers in the repository (or set WIRELAB_PYTHON)")
+        }
+        let url = "ws://\(labAddress.host):\(labAddress.port)\(path)"
+        console.line("python · Python websockets connects to \(url) on its own: only tap shows its bytes")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", Self.pythonPeer, url] + words.dropFirst(2)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
+        try process.run()
+        let status = await withTaskCancellationHandler {
+            await exited.stream.first { _ in true } ?? -1
+        } onCancel: {
+            process.terminate()
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        for line in text.split(separator: "\n") { console.line("python · " + line) }
+        if status != 0 { console.line(style.yellow("python · exited with status \(status)")) }
+        // Its last bytes reach the lab's tap just after it exits.
+        try? await Task.sleep(for: .milliseconds(100))
     }
 }

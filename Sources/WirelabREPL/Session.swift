@@ -135,6 +135,7 @@ actor Session {
         case "last": try showLast(try splitWords(rest))
         case "tap": try tap(try splitWords(rest))
         case "untap": untap()
+        case "peer": try await peer(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
         default:
