@@ -91,7 +91,12 @@ public final class ServerTap: Sendable {
         let existing = state.withLockedValue { state -> TappedConnection? in state.views[news.summary.id] }
         if let existing {
             existing.take(news)
-            if case .closed = news.piece { _ = state.withLockedValue { $0.views.removeValue(forKey: news.summary.id) } }
+            if case .closed = news.piece {
+                state.withLockedValue { state in
+                    state.views.removeValue(forKey: news.summary.id)
+                    state.selections.removeAll { $0 == .connection(news.summary.id) }  // it will not come back
+                }
+            }
             return
         }
         // Not followed yet: is it wanted, now that more is known (its endpoint, once its head is in)?

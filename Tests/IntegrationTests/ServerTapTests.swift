@@ -51,6 +51,20 @@ import WireProtocol
         #expect(await eventually { lab.context.taps.summary(live.id) == nil }, "a closed connection leaves the list")
     }
 
+    /// Only a connection's start is kept: one that moved more cannot be taken apart from its start,
+    /// and the REPL says so rather than showing frames cut in the middle.
+    @Test func aLongConnectionTappedLateIsNamedAsCut() async throws {
+        let (session, console) = try await startScriptedSession()
+        #expect(await session.execute("open /ws/echo as big"))
+        #expect(await session.execute("view quiet"))
+        #expect(await session.execute("send --fill 20000"))
+        #expect(await session.execute("tap 1"))
+        let text = console.text
+        #expect(text.contains("tap1 · tapping the lab's side of"), "\(text)")
+        #expect(text.contains("more than 16384 bytes went by before the tap"), "\(text)")
+        await REPL.finish(session)
+    }
+
     @Test func aConnectionIsNamedByTheMostSpecificRouteOfItsFirstRequest() throws {
         let registry = try EndpointRegistry(endpoints: Endpoint.makeAll(testLabContext()))
         #expect(registry.endpointName(target: "/http/dashboard") == "dashboard")
