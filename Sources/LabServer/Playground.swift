@@ -8,8 +8,9 @@ public enum Playground {
     public static let page: [UInt8]? = Bundle.module.url(forResource: "playground", withExtension: "html")
         .flatMap { try? Data(contentsOf: $0) }.map { Array($0) }
 
-    /// Where a browser finds it.
+    /// Where a browser on this machine finds it (a lab listening on every address is on loopback too).
     public static func url(host: String, port: Int) -> String {
-        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"
+        let reachable = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
+        return "http://\(reachable.contains(":") ? "[\(reachable)]" : reachable):\(port)/"
     }
 }

@@ -170,6 +170,7 @@ struct Serve: AsyncParsableCommand {
             try await lab.runUntilSignalled { port in
                 let names = lab.registry.enabledEndpoints.map(\.name).joined(separator: ", ")
                 lab.configuration.logger.info("wirelab lab server listening on \(server.host):\(port) · endpoints on: \(names)")
+                lab.configuration.logger.info("playground for your browser: \(Playground.url(host: server.host, port: port))")
             }
         } catch let error as LabError {
             throw failure(error.description)

@@ -23,4 +23,11 @@ import Testing
         let listing = try await httpRequest("POST", "/", port: port, body: "{}")
         #expect(listing.body.hasPrefix("wirelab lab server."), "\(listing)")
     }
+
+    @Test func theURLIsOneABrowserOnThisMachineCanOpen() {
+        #expect(Playground.url(host: "127.0.0.1", port: 8000) == "http://127.0.0.1:8000/")
+        #expect(Playground.url(host: "0.0.0.0", port: 8000) == "http://127.0.0.1:8000/")
+        #expect(Playground.url(host: "::1", port: 8000) == "http://[::1]:8000/")
+        #expect(Playground.url(host: "::", port: 8000) == "http://[::1]:8000/")
+    }
 }
