@@ -127,7 +127,6 @@ public final class ConnectionTaps: Sendable {
     /// Counts `buffer`'s bytes; copies them only while the connection's start is being kept or
     /// someone is watching, so an untapped connection costs a count per read and write.
     func record(_ id: Int, _ direction: Direction, _ buffer: ByteBuffer) {
-        let namer = endpointNamer.withLockedValue { $0 }
         let (news, observers) = state.withLockedValue { state -> (News?, [@Sendable (News) -> Void]) in
             guard var record = state.records[id] else { return (nil, []) }
             let count = buffer.readableBytes
@@ -140,7 +139,7 @@ public final class ConnectionTaps: Sendable {
                 return (nil, [])
             }
             let bytes = Array(buffer.readableBytesView)
-            if direction == .up, !record.headDone { Self.readFirstHead(bytes, into: &record, namer: namer) }
+            if direction == .up, !record.headDone { Self.readFirstHead(bytes, into: &record, namer: endpointNamer.withLockedValue { $0 }) }
             let piece = Piece.bytes(direction, bytes)
             if keeping {
                 record.history.append(piece)
