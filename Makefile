@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test browser-test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -19,7 +19,15 @@ test: system-deps python-peers build-release build-tests fuzz-smoke
 	.build/debug/wirelab replay transcripts/*.md
 	.build/debug/wirelab lessons --check
 	$(MAKE) --no-print-directory verify-capture
+	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory load-small
+
+# Headless Chromium (Debian's) against the playground and a page on a second origin
+# (http://localhost:4200): WebSocket, EventSource, long polls, preflighted POSTs, login, and the
+# lab's tap of the browser's handshake. A few seconds; fails, saying why, if Chromium cannot start.
+browser-test: python-peers build-tests
+	@scripts/ensure-system-deps.sh chromium
+	$(PYTHON) scripts/browser-test.py .build/debug/wirelab
 
 # The RFC 6455 conformance suite alone (`make test` runs it too, after the other tests).
 conformance: build-tests
@@ -76,11 +84,11 @@ build-release:
 build-tests:
 	$(SWIFT) build --build-tests
 
-transcripts: build-tests
+transcripts: python-peers build-tests
 	.build/debug/wirelab replay transcripts/*.md
 
 # Rewrites transcripts with the current output: read the diff before committing.
-overwrite-transcripts: build-tests
+overwrite-transcripts: python-peers build-tests
 	WIRELAB_TRANSCRIPTS=overwrite .build/debug/wirelab replay transcripts/*.md
 
 clean:

@@ -46,7 +46,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Resources/README.md"],
-            resources: [.copy("Resources/iris.csv")],
+            resources: [.copy("Resources/iris.csv"), .copy("Resources/playground.html")],
             swiftSettings: swiftSettings
         ),
         // Clients whose first pipeline handler taps every byte.

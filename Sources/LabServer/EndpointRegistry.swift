@@ -104,9 +104,29 @@ public final class EndpointRegistry: Sendable {
         let forMethod = all.filter { $0.1.method.rawValue == method }
         let found = resolve(path: path, routes: forMethod)
         guard case .notFound = found else { return found }
+        let allowed = httpMethods(path: path)
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
+    }
+
+    /// The endpoint a request target belongs to, WebSocket route or HTTP twin, on or off; `/` is
+    /// the playground page.
+    public func endpointName(target: String) -> String? {
+        let path = Self.stripQuery(target)
+        if path == "/" { return "playground" }
+        switch resolveWebSocket(path: path) {
+        case .route(let endpoint, _, _), .switchedOff(let endpoint): return endpoint.name
+        default: break
+        }
+        // The most specific pattern, whatever the method: /http/dashboard is the dashboard's, not /http/{client_id}.
+        let twins = endpoints.flatMap { endpoint in endpoint.httpRoutes.filter { $0.pattern.match(path) != nil }.map { (endpoint.name, $0.pattern.specificity) } }
+        return twins.max { $0.1 < $1.1 }?.0
+    }
+
+    /// The methods the HTTP twins at `path` take (switched on or not), sorted; empty when none is there.
+    public func httpMethods(path: String) -> [String] {
         let path = Self.stripQuery(path)
-        let allowed = all.filter { $0.2.match(path) != nil }.map(\.1.method.rawValue)
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(Array(Set(allowed)).sorted())
+        let all = endpoints.flatMap { endpoint in endpoint.httpRoutes.filter { $0.pattern.match(path) != nil }.map(\.method.rawValue) }
+        return Array(Set(all)).sorted()
     }
 
     private func resolve<Route>(path: String, routes: [(Endpoint, Route, PathPattern)]) -> Resolution<Route> {

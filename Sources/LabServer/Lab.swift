@@ -62,6 +62,8 @@ public final class Lab: Sendable {
             endpoints: Endpoint.makeAll(context), connections: context.connections, only: configuration.only,
             originPolicy: OriginPolicy(allowed: configuration.allowedOrigins)
         )
+        let registry = self.registry
+        context.taps.nameEndpoints { target in registry.endpointName(target: target) }
     }
 
     /// Starts listening in the background. - Returns: the port it is listening on.

@@ -5,8 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
-/// Hummingbird's HTTP/1.1 + WebSocket child channel with four lab handlers added: the
-/// ``ConnectionGuard`` below everything (connection limit, slow request heads); the
+/// Hummingbird's HTTP/1.1 + WebSocket child channel with five lab handlers added: the
+/// ``ServerWireTap`` first (raw bytes for `tap`); the ``ConnectionGuard`` below everything else (connection limit, slow request heads); the
 /// ``HandshakeGate`` in front of the upgrade handler, so refused upgrades carry their real status
 /// on the wire; a ``PeerWatch``, so that an event stream notices its client leave; and, once a
 /// connection is upgraded, the ``ClientFrameRules`` right after NIO's frame decoder. It also caps
@@ -31,6 +31,9 @@ struct LabChildChannel: ServerChildChannel {
                 ConnectionGuard(count: lab.openConnections, headTimeout: lab.limits.requestHeadTimeout) { lab.announce($0) },
                 position: .first
             )
+            // Outside everything, so that it sees the bytes as the socket does (even a 503 turning a
+            // connection away).
+            try operations.addHandler(ServerWireTap(taps: lab.taps), position: .first)
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
             // The upgrade handler completes this future after the WebSocket handlers are in place

@@ -51,6 +51,8 @@ public final class LabContext: Sendable {
     /// Event streams being sent, so that stopping the lab can end them (an SSE response never
     /// ends by itself, and a graceful shutdown waits for every response).
     public let eventStreams = OpenEventStreams()
+    /// Every TCP connection's raw bytes, for `tap` (``ConnectionTaps``).
+    public let taps = ConnectionTaps()
     /// Open TCP connections, against ``LabLimits/maxConnections``.
     public let openConnections: ConnectionCount
     public let auth: Authenticator

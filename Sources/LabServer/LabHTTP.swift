@@ -13,12 +13,64 @@ struct LabHTTP: RouterMiddleware {
     var limits: LabLimits { lab.limits }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = try await route(request, channel: context.channel)
+        let cors = CrossOrigin.decide(origin: request.headers[.origin], policy: registry.originPolicy)
+        var response: Response
+        if request.method == .options, let asked = request.headers[.accessControlRequestMethod] {
+            response = preflight(request, asking: asked, cors: cors)
+        } else {
+            response = try await route(request, channel: context.channel)
+            switch cors {
+            case .notFromAPage: break
+            case .allowed(let origin):
+                response.headers[.accessControlAllowOrigin] = origin
+                response.headers[.vary] = "Origin"
+            case .refused(let origin, let reason):
+                // The request has run: CORS only keeps the answer from the page.
+                lab.announce("CORS: no Access-Control-Allow-Origin for \(request.method.rawValue) \(request.uri.path) from \(origin): \(reason); it ran, but the browser hides the answer from the page")
+            }
+        }
         // Every answer counts for the dashboard's error rate, whoever produced it.
         lab.metrics.record(error: response.status.code >= 400)
         // Query strings can carry tokens (`/events?token=…`): log lines never show them.
         lab.logger.info("\(request.method.rawValue) \(request.uri.description.redactingQuery) → \(response.status.code)")
         return response
+    }
+
+    /// A browser's preflight: may a page from `Origin` send `asking` (and the headers it lists)?
+    /// Allowed: 204 with the CORS headers, and the browser sends the real request. Refused: 403
+    /// without them, and the browser sends nothing.
+    private func preflight(_ request: Request, asking method: String, cors: CrossOrigin.Decision) -> Response {
+        let path = request.uri.path
+        let methods = registry.httpMethods(path: path)
+        let requested = request.headers[.accessControlRequestHeaders]
+        let refusal: String?
+        switch cors {
+        case .notFromAPage: refusal = "a preflight needs an Origin header"
+        case .refused(_, let reason): refusal = reason
+        case .allowed:
+            let unknown = CrossOrigin.unknownHeaders(in: requested)
+            if methods.isEmpty {
+                refusal = "nothing at \(path) takes HTTP requests"
+            } else if !methods.contains(method.uppercased()) {
+                refusal = "\(path) takes \(methods.joined(separator: ", ")), not \(method)"
+            } else if !unknown.isEmpty {
+                refusal = "the lab does not take the header\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (it takes \(CrossOrigin.allowedHeaders.joined(separator: ", ")))"
+            } else {
+                refusal = nil
+            }
+        }
+        if let refusal {
+            let origin = request.headers[.origin] ?? "(no Origin)"
+            lab.announce("CORS: refused the preflight for \(method) \(path) from \(origin): \(refusal)")
+            return Self.text(.forbidden, "Preflight refused: \(refusal). Without CORS headers in this answer the browser does not send the request.\n")
+        }
+        var headers = HTTPFields()
+        headers[.accessControlAllowOrigin] = request.headers[.origin]
+        headers[.accessControlAllowMethods] = (methods + ["OPTIONS"]).joined(separator: ", ")
+        headers[.accessControlAllowHeaders] = CrossOrigin.allowedHeaders.joined(separator: ", ")
+        headers[.accessControlMaxAge] = String(CrossOrigin.maxAge)
+        headers[.vary] = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+        return Response(status: .noContent, headers: headers, body: .init())
     }
 
     private func route(_ request: Request, channel: any Channel) async throws -> Response {
@@ -33,7 +85,7 @@ struct LabHTTP: RouterMiddleware {
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         case .notFound:
-            return fallback(path: path)
+            return fallback(path: path, method: request.method)
         }
     }
 
@@ -84,7 +136,7 @@ struct LabHTTP: RouterMiddleware {
         }
     }
 
-    private func fallback(path: String) -> Response {
+    private func fallback(path: String, method: HTTPRequest.Method) -> Response {
         let listing = "Endpoints that are on:\n" + registry.describeEnabled().map { "  \($0)\n" }.joined()
         switch registry.resolveWebSocket(path: path) {
         case .route(let endpoint, _, _):
@@ -96,7 +148,12 @@ struct LabHTTP: RouterMiddleware {
         case .switchedOff(let endpoint):
             return Self.text(.serviceUnavailable, "The \(endpoint.name) endpoint is switched off.\n" + listing)
         case .notFound where path == "/", .methodNotAllowed where path == "/":
-            return Self.text(.ok, "wirelab lab server.\n" + listing)
+            guard method == .get || method == .head, let page = Playground.page else {
+                return Self.text(.ok, "wirelab lab server.\n" + listing)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(bytes: page))
+            )
         case .notFound, .methodNotAllowed:
             return Self.text(.notFound, "Nothing at \(path).\n" + listing)
         }

@@ -44,3 +44,51 @@ public struct OriginPolicy: Sendable, Equatable {
         return text
     }
 }
+
+/// CORS for plain HTTP: which pages may *read* the lab's answers to `fetch`, `EventSource` and
+/// XMLHttpRequest. The same pages as for WebSocket upgrades (``OriginPolicy``).
+///
+/// CORS protects reading, not sending: a browser sends a "simple" request (GET, or a POST of
+/// `text/plain` or a form) from any page and only hides the answer when the
+/// `Access-Control-Allow-Origin` header is missing; the server has run it by then. Other requests
+/// (a JSON POST, any request with `Authorization`) are first asked about with a preflight
+/// `OPTIONS`, and are only sent when it is answered with the right headers.
+///
+/// Credentials: the lab authenticates with bearer tokens (in `Authorization` or the query), never
+/// with cookies, so it does not send `Access-Control-Allow-Credentials`. A page that asks for
+/// credentials (`fetch(…, {credentials: "include"})`, `new EventSource(url, {withCredentials: true})`)
+/// is refused by the browser, which is what should happen to cookies the lab never set.
+public enum CrossOrigin {
+    /// What the lab says to a request that carries `Origin`.
+    public enum Decision: Sendable, Equatable {
+        /// Not from a page (no `Origin`): nothing to add.
+        case notFromAPage
+        /// Echo this origin in `Access-Control-Allow-Origin`.
+        case allowed(String)
+        /// No CORS headers: the browser keeps the answer from the page. The reason goes to the log.
+        case refused(origin: String, reason: String)
+    }
+
+    /// Request headers a page may send (answered in `Access-Control-Allow-Headers`).
+    public static let allowedHeaders = ["Authorization", "Content-Type", "Last-Event-ID"]
+    /// How long a browser may keep a preflight's answer, in seconds.
+    public static let maxAge = 600
+
+    public static func decide(origin: String?, policy: OriginPolicy) -> Decision {
+        guard let origin else { return .notFromAPage }
+        guard policy.allows(origin) else {
+            return .refused(
+                origin: origin,
+                reason: "\(origin) is not a page on this machine and not allowed with --allowed-origin"
+            )
+        }
+        return .allowed(origin)
+    }
+
+    /// The requested headers (`Access-Control-Request-Headers`) the lab does not take, if any.
+    public static func unknownHeaders(in requested: String?) -> [String] {
+        let allowed = Set(allowedHeaders.map { $0.lowercased() })
+        return (requested ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !allowed.contains($0.lowercased()) }
+    }
+}

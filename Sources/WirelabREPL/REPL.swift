@@ -110,6 +110,7 @@ public enum REPL {
         return [
             style.bold("wirelab") + " · lab server listening on \(address.host):\(address.port), inside this process",
             "endpoints on: " + (on.isEmpty ? "none (enable NAME switches one on)" : on.joined(separator: ", ") + " (endpoints lists their URLs)"),
+            "playground for your browser: " + Playground.url(host: address.host, port: address.port) + " (tap shows its connections)",
             "type help for the commands, or start with: open /ws/echo",
         ]
     }

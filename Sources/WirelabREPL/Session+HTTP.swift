@@ -38,6 +38,7 @@ extension Session {
         }
         var token = self.token
         var raw = false
+        var extra: [(String, String)] = []
         var word = nextWord()
         while let flag = word, flag.hasPrefix("--") {
             switch flag {
@@ -46,20 +47,33 @@ extension Session {
                 token = value
             case "--no-token": token = nil
             case "--raw": raw = true
+            case "--origin":
+                // As a page from that origin would send it: fetch and EventSource add Origin themselves.
+                guard let value = nextWord(), value.hasPrefix("http://") || value.hasPrefix("https://") || value == "null" else {
+                    throw UsageError("--origin takes the page's origin, such as http://localhost:4200", usage: usage)
+                }
+                extra.append(("Origin", value))
+            case "--header":
+                guard let value = nextWord(), let colon = value.firstIndex(of: ":"), colon != value.startIndex else {
+                    throw UsageError("--header takes NAME:VALUE without spaces, e.g. --header Access-Control-Request-Method:POST", usage: usage)
+                }
+                extra.append((String(value[..<colon]), String(value[value.index(after: colon)...])))
             default: throw UsageError("unknown option \(flag)", usage: usage)
             }
             word = nextWord()
         }
-        guard let method = word?.uppercased(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(method) else {
-            throw UsageError("http takes a method: GET, POST, PUT, PATCH, DELETE or HEAD", usage: usage)
+        guard let method = word?.uppercased(), ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(method) else {
+            throw UsageError("http takes a method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS", usage: usage)
         }
         guard let path = nextWord() else { throw UsageError("http needs a path or URL", usage: usage) }
         let body = rest.drop { $0 == " " }
-        _ = try await exchange(method: method, path: path, body: body.isEmpty ? nil : String(body), token: token, checkJSON: !raw)
+        _ = try await exchange(method: method, path: path, body: body.isEmpty ? nil : String(body), token: token, checkJSON: !raw, extraHeaders: extra)
     }
 
     /// Sends one request on the session's kept-alive `http` client, shown byte for byte.
-    func exchange(method: String, path: String, body: String?, token: String?, checkJSON: Bool = true) async throws -> HTTPConnection.Response {
+    func exchange(
+        method: String, path: String, body: String?, token: String?, checkJSON: Bool = true, extraHeaders: [(String, String)] = []
+    ) async throws -> HTTPConnection.Response {
         let usage = CommandHelp.named("http")!.usage
         let target: WebSocketTarget
         do {
@@ -68,10 +82,13 @@ extension Session {
             throw UsageError(error.description, usage: usage)
         }
         notePercentEncoding(target)
-        var headers: [(String, String)] = []
+        var headers = extraHeaders
         if let token { headers.append(("Authorization", "Bearer " + token)) }
         var bytes: [UInt8]?
-        if let body {
+        let typed = extraHeaders.contains { $0.0.lowercased() == "content-type" }
+        if let body, typed {
+            bytes = Array(body.utf8)  // sent as the type given with --header, unchecked
+        } else if let body {
             if body.hasPrefix("{") || body.hasPrefix("[") {
                 if checkJSON { try self.checkJSON(body, resend: "http --raw \(method) \(path) \(body)") }
                 headers.append(("Content-Type", "application/json"))

@@ -33,6 +33,8 @@ actor Session {
     /// `view compare`: every plain `send` is a `send --compare`.
     var compareEverySend = false
     var watchers: [Watcher] = []
+    /// `tap`: the lab's side of connections (Session+Tap.swift).
+    var serverTap: ServerTap?
     var nextWatcher = 1
     // Lessons: see Session+Lessons.swift.
     var lessonCatalog: LessonCatalog?
@@ -131,6 +133,9 @@ actor Session {
         case "unwatch": try unwatch(try splitWords(rest))
         case "plot": try plot(try splitWords(rest))
         case "last": try showLast(try splitWords(rest))
+        case "tap": try tap(try splitWords(rest))
+        case "untap": untap()
+        case "peer": try await peer(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
         default:

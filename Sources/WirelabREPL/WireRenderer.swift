@@ -40,9 +40,10 @@ struct WireRenderer {
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
         guard view != .quiet else { return [headline] }
         var lines = [headline]
+        let upgrade = head.field("Upgrade") != nil || head.status == 101
         for line in head.lines {
             lines.append(pad + Self.visible(line))
-            let note = Self.note(forHeadLine: line)
+            let note = Self.note(forHeadLine: line, upgrade: upgrade)
             if !note.isEmpty { lines.append(pad + style.dim("  ↳ " + note)) }
         }
         lines.append(pad + style.dim("(empty line: end of the head; every line above ended in CR LF)"))
@@ -50,8 +51,20 @@ struct WireRenderer {
         return lines
     }
 
-    static func note(forHeadLine line: String) -> String {
+    /// - Parameter upgrade: the head asks for or agrees to an upgrade (WebSocket's notes), or not
+    /// (plain HTTP, where `Origin` is about CORS).
+    static func note(forHeadLine line: String, upgrade: Bool = true) -> String {
         let lower = line.lowercased()
+        if !upgrade {
+            if lower.hasPrefix("origin:") { return "the page that sent it; CORS decides whether that page may read the answer" }
+            if lower.hasPrefix("access-control-request-method:") { return "a preflight: may a page from Origin send this method?" }
+            if lower.hasPrefix("access-control-request-headers:") { return "… with these headers?" }
+            if lower.hasPrefix("access-control-allow-origin:") { return "this page may read the answer (CORS); without it the browser hides it" }
+            if lower.hasPrefix("access-control-allow-methods:") || lower.hasPrefix("access-control-allow-headers:") { return "what pages may send here" }
+            if lower.hasPrefix("access-control-max-age:") { return "seconds the browser may reuse this preflight's answer" }
+            if lower.hasPrefix("vary:") && lower.contains("origin") { return "the answer depends on Origin: a cache must not give it to another page" }
+            return ""
+        }
         if lower.hasPrefix("get ") && lower.hasSuffix("http/1.1") { return "an ordinary GET, asking to switch protocols" }
         if lower.contains(" 101 ") || lower.hasSuffix(" 101") { return "the server agrees: this TCP connection now speaks WebSocket" }
         if lower.hasPrefix("upgrade:") { return "the protocol to switch to" }

@@ -166,6 +166,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Log every request (debug level).")
     var verbose = false
 
+    @Flag(help: "Print every connection's bytes to standard output, taken apart as the REPL shows them (its `tap all`).")
+    var tap = false
+
+    @Flag(help: "No colours in the --tap output (NO_COLOR=1 does the same).")
+    var noColor = false
+
     func run() async throws {
         // Swift concurrency's jobs run on NIO's event loops instead of a pool of their own, so a
         // message's task and its socket share a thread: no hand-over between threads per message
@@ -176,14 +182,25 @@ struct Serve: AsyncParsableCommand {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
+        let colour = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
+        let printer = tap ? ServerTap.printingEverything(of: lab, style: Styler(enabled: colour), print: Self.printLine) : nil
+        defer { _ = printer?.stop() }
         do {
             try await lab.runUntilSignalled { port in
                 let names = lab.registry.enabledEndpoints.map(\.name).joined(separator: ", ")
                 lab.configuration.logger.info("wirelab lab server listening on \(server.host):\(port) · endpoints on: \(names)")
+                lab.configuration.logger.info("playground for your browser: \(Playground.url(host: server.host, port: port))")
             }
         } catch let error as LabError {
             throw failure(error.description)
         }
+    }
+}
+
+extension Serve {
+    /// One line to standard output, flushed at once: `--tap` output is read live by people and scripts.
+    @Sendable static func printLine(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
 

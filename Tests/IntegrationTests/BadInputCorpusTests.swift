@@ -46,13 +46,7 @@ import Testing
     @Test func everyBadLineGetsAClearMessageAndTheSessionLivesOn() async throws {
         let cases = try Self.cases()
         #expect(cases.count >= 100)
-        var options = REPLOptions()
-        options.lab?.port = 0
-        options.entropy = .seeded(1)
-        options.historyPath = nil
-        options.progressPath = nil
-        let console = CaptureConsole()
-        let session = try await REPL.start(options, console: console, style: Styler(enabled: false), interactive: false)
+        let (session, console) = try await startScriptedSession()
         // Clients for the lines to stumble over: an echo, a chat member, and the current client closed.
         for setup in ["view quiet", "open /ws/echo as e", "open /ws/chat/ann as ann", "open /ws/echo as gone", "close"] {
             #expect(await session.execute(setup))
