@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture pty-test pty-test-asan clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -18,6 +18,7 @@ test: system-deps python-peers build-release build-tests fuzz-smoke
 	$(SWIFT) test --skip-build --filter ConformanceTests
 	.build/debug/wirelab replay transcripts/*.md
 	.build/debug/wirelab lessons --check
+	$(PYTHON) scripts/pty-test.py .build/debug/wirelab
 	$(MAKE) --no-print-directory verify-capture
 	$(MAKE) --no-print-directory load-small
 
@@ -56,6 +57,16 @@ fuzz:
 # inputs each. `make test` runs it, so that the fuzz targets keep building.
 fuzz-smoke:
 	FUZZ_RUNS=2000 fuzz/run.sh
+
+# The REPL on a real pseudo-terminal: long pastes (8 KiB, 64 KiB, 1 MiB), then quit, Ctrl-D and
+# SIGTERM, each leaving the terminal's settings as they were and the history saved (about 10 s).
+pty-test: build-tests
+	python3 scripts/pty-test.py .build/debug/wirelab
+
+# The same under AddressSanitizer, in a build of its own (several minutes the first time).
+pty-test-asan:
+	$(SWIFT) build --product wirelab -Xswiftc -sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 python3 scripts/pty-test.py .build-asan/debug/wirelab
 
 system-deps:
 	@scripts/ensure-system-deps.sh

@@ -25,6 +25,7 @@ actor Session {
     var nextNumber = 1
 
     var currentName: String? { current?.name }
+    var clientNames: [String] { clients.map(\.name) }
 
     /// The token from `login`, carried by later `open`s and `http` calls.
     var token: String?
