@@ -58,8 +58,9 @@ fuzz:
 fuzz-smoke:
 	FUZZ_RUNS=2000 fuzz/run.sh
 
-# The REPL on a real pseudo-terminal: long pastes (8 KiB, 64 KiB, 1 MiB), then quit, Ctrl-D and
-# SIGTERM, each leaving the terminal's settings as they were and the history saved (about 10 s).
+# The REPL on a real pseudo-terminal: long pastes (8 KiB, 64 KiB, 1 MiB), then quit, Ctrl-D,
+# SIGTERM, SIGHUP and a crash, each leaving the terminal's settings as they were and the history
+# saved (about 20 s).
 pty-test: build-tests
 	python3 scripts/pty-test.py .build/debug/wirelab
 

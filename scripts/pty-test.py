@@ -2,7 +2,7 @@
 """The REPL on a real pseudo-terminal, as a person at a terminal uses it.
 
 Pastes lines of 8 KiB, 64 KiB and 1 MiB, types a command after each, and leaves by `quit`, by
-Ctrl-D and by SIGTERM. After each way out the terminal's settings (`stty -g`) must be what they
+Ctrl-D, by SIGTERM, by SIGHUP (the terminal closing) and by a crash (SIGSEGV). After each way out the terminal's settings (`stty -g`) must be what they
 were before, and the history must hold what was typed. Only the standard library.
 
 usage: scripts/pty-test.py [PATH_TO_WIRELAB]   (default .build/debug/wirelab)
@@ -39,7 +39,8 @@ class Session:
         self.master, self.slave = os.openpty()
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         self.settings_before = stty(self.slave)
-        env = dict(os.environ, TERM="xterm-256color", XDG_STATE_HOME=state_dir, LANG="C.UTF-8")
+        # The Swift runtime's backtracer would wait up to 45 s for a key after the crash.
+        env = dict(os.environ, TERM="xterm-256color", XDG_STATE_HOME=state_dir, LANG="C.UTF-8", SWIFT_BACKTRACE="interactive=no")
         env.pop("NO_COLOR", None)
 
         def controlling_terminal():
@@ -148,9 +149,10 @@ def run(way_out):
                 session.pump(b"\x04")
                 expected = 0
             else:
+                number = {"sigterm": signal.SIGTERM, "sighup": signal.SIGHUP, "crash": signal.SIGSEGV}[way_out]
                 time.sleep(0.2)
-                session.process.send_signal(signal.SIGTERM)
-                expected = -signal.SIGTERM
+                session.process.send_signal(number)
+                expected = -number
             status = session.wait()
             check(status == expected, f"{way_out}: exit status {status}, expected {expected}")
             after = stty(session.slave)
@@ -174,7 +176,7 @@ def main():
         print(f"pty test: {BINARY} is not built", file=sys.stderr)
         return 2
     passed = failed = 0
-    for way_out in os.environ.get("PTY_TEST_WAYS", "quit ctrl-d sigterm").split():
+    for way_out in os.environ.get("PTY_TEST_WAYS", "quit ctrl-d sigterm sighup crash").split():
         try:
             run(way_out)
             passed += 1

@@ -129,8 +129,21 @@ struct CommandHelp: Sendable {
         .init(name: "hint", usage: "hint", summary: "in a lesson: a way to do the step", details: []),
         .init(name: "next", usage: "next", summary: "in a lesson: the next step (the summary after the last)", details: []),
         .init(name: "back", usage: "back", summary: "in a lesson: the step before", details: []),
-        .init(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", details: []),
+        .init(name: "clear", usage: "clear", summary: "clear the screen (Ctrl-L works too)", details: []),
+        .init(name: "help", usage: "help [COMMAND]", summary: "list the commands by topic, or explain one", details: []),
         .init(name: "quit", usage: "quit", summary: "close every client and leave (Ctrl-D works too)", details: []),
+    ]
+
+    /// How `help` groups the commands; every command is in exactly one topic.
+    static let topics: [(title: String, commands: [String])] = [
+        ("clients", ["open", "clients", "use", "handshake", "last", "close", "drop", "queue"]),
+        ("sending", ["send", "ping", "predict"]),
+        ("HTTP and tokens", ["http", "login", "logout"]),
+        ("what is shown", ["view", "watch", "watches", "unwatch", "plot"]),
+        ("measuring", ["compare"]),
+        ("the lab", ["endpoints", "enable", "disable", "set", "block", "unblock"]),
+        ("lessons", ["lessons", "lesson", "check", "hint", "next", "back"]),
+        ("the session", ["wait", "clear", "help", "quit"]),
     ]
 
     static func named(_ name: String) -> CommandHelp? {

@@ -134,6 +134,7 @@ actor Session {
         case "last": try showLast(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
+        case "clear": console.clearScreen()
         default:
             var message = "unknown command '\(word)'"
             if let guess = CommandHelp.suggestion(for: word) { message += "; did you mean '\(guess.name)'? (\(guess.usage))" }
@@ -681,8 +682,13 @@ actor Session {
             return
         }
         let width = CommandHelp.all.map(\.name.count).max() ?? 0
-        console.lines(CommandHelp.all.map { "  " + $0.name.padding(width) + "  " + $0.summary }
-            + ["  NAME: MESSAGE".padding(width + 4) + "send MESSAGE on the client NAME", "help COMMAND explains one command."])
+        var lines: [String] = []
+        for topic in CommandHelp.topics {
+            lines.append(style.bold(topic.title))
+            lines += topic.commands.compactMap(CommandHelp.named).map { "  " + $0.name.padding(width) + "  " + $0.summary }
+            if topic.title == "sending" { lines.append("  NAME: MESSAGE".padding(width + 4) + "send MESSAGE on the client NAME") }
+        }
+        console.lines(lines + ["help COMMAND explains one command; Tab completes commands, options, clients and paths."])
     }
 
     // MARK: Helpers
