@@ -13,14 +13,19 @@ run: system-deps build-release
 # that debug builds took. It comes first, so that the last lines are the test summaries.
 # The conformance suite runs in a process of its own: its ~1,900 connections would take CPU
 # from the tests that measure delays. The fuzz smoke run adds about 20 s.
-test: system-deps python-peers build-release build-tests fuzz-smoke
-	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --skip ConformanceTests
-	$(SWIFT) test --skip-build --filter ConformanceTests
-	.build/debug/wirelab replay transcripts/*.md
-	.build/debug/wirelab lessons --check
-	$(PYTHON) scripts/pty-test.py .build/debug/wirelab
-	$(MAKE) --no-print-directory verify-capture
-	$(MAKE) --no-print-directory load-small
+# Each stage's output is kept (scripts/test-stage.sh) for one closing summary with its counts.
+STAGE := scripts/test-stage.sh
+test: system-deps python-peers build-release build-tests
+	@rm -rf .build/test-logs
+	$(STAGE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke
+	$(STAGE) swift-tests env WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --skip ConformanceTests
+	$(STAGE) conformance $(SWIFT) test --skip-build --filter ConformanceTests
+	$(STAGE) transcripts .build/debug/wirelab replay transcripts/*.md
+	$(STAGE) lessons .build/debug/wirelab lessons --check
+	$(STAGE) pty $(PYTHON) scripts/pty-test.py .build/debug/wirelab
+	$(STAGE) capture $(MAKE) --no-print-directory verify-capture
+	$(STAGE) load $(MAKE) --no-print-directory load-small
+	@scripts/test-summary.py .build/test-logs
 
 # The RFC 6455 conformance suite alone (`make test` runs it too, after the other tests).
 conformance: build-tests
@@ -75,6 +80,7 @@ system-deps:
 # Independent peers for interoperability tests: Python websockets in a venv inside the repo.
 python-peers: $(VENV)/.websockets-$(WEBSOCKETS_VERSION)
 $(VENV)/.websockets-$(WEBSOCKETS_VERSION):
+	@scripts/ensure-system-deps.sh python3 python3-venv
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check websockets==$(WEBSOCKETS_VERSION)
 	touch $@
