@@ -40,7 +40,8 @@ class Session:
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         self.settings_before = stty(self.slave)
         # The Swift runtime's backtracer would wait up to 45 s for a key after the crash.
-        env = dict(os.environ, TERM="xterm-256color", XDG_STATE_HOME=state_dir, LANG="C.UTF-8", SWIFT_BACKTRACE="interactive=no")
+        env = dict(os.environ, TERM="xterm-256color", XDG_STATE_HOME=state_dir, LANG="C.UTF-8",
+                   SWIFT_BACKTRACE=os.environ.get("SWIFT_BACKTRACE", "interactive=no"))
         env.pop("NO_COLOR", None)
 
         def controlling_terminal():

@@ -369,6 +369,11 @@ final class ClientConnection: Sendable {
         case .httpHead(let direction, let head):
             var lines = renderer.render(head: head, direction: direction)
             guard kind == .webSocket else {
+                // An event stream's request and response heads are its handshake, for `handshake`:
+                // the latest attempt's (each reconnection sends a new request).
+                if kind == .eventStream {
+                    if direction == .up { state.handshake = [event] } else { state.handshake.append(event) }
+                }
                 if direction == .down {
                     if kind == .http { settings.record(.httpResponse) }
                     state.responsesDown += 1

@@ -195,6 +195,7 @@ actor Session {
             throw UsageError(error.description, usage: usage)
         }
         notePercentEncoding(target)
+        noteEmptyParameter(target)
         let token = explicitToken ?? self.token
         let clientName = name ?? "c\(nextNumber)"
         guard clientName.first?.isLetter == true, clientName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
@@ -513,7 +514,9 @@ actor Session {
             guard let last = current ?? lastAttempt else { throw UsageError("no handshake yet; open a client first: open /ws/echo") }
             connection = last
         }
-        console.lines(connection.renderHandshake())
+        let lines = connection.renderHandshake()
+        guard !lines.isEmpty else { throw UsageError("\(connection.name) has no handshake to show: it has not sent a request head yet") }
+        console.lines(lines)
     }
 
     private func setView(_ words: [String]) throws {
@@ -776,5 +779,21 @@ extension Session {
     func notePercentEncoding(_ target: WebSocketTarget) {
         guard let typed = target.typedPath else { return }
         console.line(style.dim("note: a request line carries only printable ASCII, so \(typed) goes as \(target.path) (each byte of its UTF-8 as %XX, as a browser does); the server decodes it"))
+    }
+
+    /// `open /ws/chat/`: a route with a parameter after that slash (`/ws/chat/{client_id}`) was
+    /// probably meant, but the path without the slash is another endpoint (the live chat), whose
+    /// refusal alone would mislead. Both are named before the attempt.
+    func noteEmptyParameter(_ target: WebSocketTarget) {
+        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port else { return }
+        let path = String(target.path.prefix { $0 != "?" })
+        guard path.count > 1, path.hasSuffix("/") else { return }
+        let patterns = lab.registry.endpoints.flatMap(\.webSocketRoutes).map(\.pattern.description)
+        guard let meant = patterns.first(where: { $0.hasPrefix(path) && $0.dropFirst(path.count).hasPrefix("{") }) else { return }
+        var note = "note: \(path) leaves the part after the slash empty: \(meant) wants it filled, e.g. \(path)ann"
+        if case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: String(path.dropLast())) {
+            note += "; \(path.dropLast()) without it is the \(endpoint.name) endpoint (\(endpoint.summary)), which is what answers now"
+        }
+        console.line(style.yellow(note))
     }
 }

@@ -40,9 +40,10 @@ struct WireRenderer {
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
         guard view != .quiet else { return [headline] }
         var lines = [headline]
+        let upgrading = head.lines.contains { $0.lowercased().hasPrefix("upgrade:") }
         for line in head.lines {
             lines.append(pad + Self.visible(line))
-            let note = Self.note(forHeadLine: line)
+            let note = Self.note(forHeadLine: line, upgrading: upgrading)
             if !note.isEmpty { lines.append(pad + style.dim("  ↳ " + note)) }
         }
         lines.append(pad + style.dim("(empty line: end of the head; every line above ended in CR LF)"))
@@ -50,9 +51,11 @@ struct WireRenderer {
         return lines
     }
 
-    static func note(forHeadLine line: String) -> String {
+    /// - Parameter upgrading: whether the head carries an `Upgrade` header; only then does a GET
+    ///   ask to switch protocols.
+    static func note(forHeadLine line: String, upgrading: Bool) -> String {
         let lower = line.lowercased()
-        if lower.hasPrefix("get ") && lower.hasSuffix("http/1.1") { return "an ordinary GET, asking to switch protocols" }
+        if lower.hasPrefix("get ") && lower.hasSuffix("http/1.1") && upgrading { return "an ordinary GET, asking to switch protocols" }
         if lower.contains(" 101 ") || lower.hasSuffix(" 101") { return "the server agrees: this TCP connection now speaks WebSocket" }
         if lower.hasPrefix("upgrade:") { return "the protocol to switch to" }
         if lower.hasPrefix("connection:") && lower.contains("upgrade") { return "this hop must act on the Upgrade header" }

@@ -46,3 +46,12 @@ struct CompletionTests {
         #expect(message.contains("not run"))
     }
 }
+
+@Suite("notes on a request head")
+struct HeadNoteTests {
+    @Test("only a GET that carries Upgrade is said to ask to switch protocols")
+    func plainGet() {
+        #expect(WireRenderer.note(forHeadLine: "GET /orders HTTP/1.1", upgrading: false).isEmpty)
+        #expect(WireRenderer.note(forHeadLine: "GET /ws/echo HTTP/1.1", upgrading: true).contains("switch protocols"))
+    }
+}
