@@ -27,6 +27,16 @@ final class SharedSettings: Sendable {
         set { viewLevel.withLockedValue { $0 = newValue } }
     }
 
+    private let pingsShownFlag = NIOLockedValueBox(false)
+
+    /// `set pings shown`: the server's pings and the pongs that answer them in full. By default
+    /// (`quiet`) each takes one line: every 30 s on every socket, ten lines each hid the lesson.
+    /// Pings the learner sends (`ping`, a heartbeat) are always shown in full.
+    var pingsShown: Bool {
+        get { pingsShownFlag.withLockedValue { $0 } }
+        set { pingsShownFlag.withLockedValue { $0 = newValue } }
+    }
+
     /// What happened on the wire, for lesson checks.
     private let factLog = NIOLockedValueBox(FactLog())
 
@@ -440,6 +450,14 @@ final class ClientConnection: Sendable {
             default: break
             }
             if direction == .up, frame.payloadLength >= 126 { settings.record(.longFrameSent) }
+            if !settings.pingsShown, violations.isEmpty {
+                // The server's ping gets one line; the pong that answers it, none.
+                if direction == .down, frame.opcode == .ping {
+                    return [renderer.arrow(.down) + " ping from the server · \(frame.payloadLength) bytes of payload · answered with a pong"
+                        + style.dim(" (set pings shown: both frames in full)")]
+                }
+                if direction == .up, frame.opcode == .pong { return [] }
+            }
             return renderer.render(frame: frame, direction: direction, violations: violations)
         case .reassembled(let direction, let opcode, let payload, let fragments):
             return renderer.render(reassembled: opcode, payload: payload, fragments: fragments, direction: direction)

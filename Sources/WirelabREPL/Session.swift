@@ -586,6 +586,15 @@ actor Session {
         case "reconnect": return try setReconnect(Array(words.dropFirst()))
         case "heartbeat": return try setHeartbeat(Array(words.dropFirst()))
         case "reading": return try await setReading(Array(words.dropFirst()))
+        case "pings":
+            guard words.count == 2, ["quiet", "shown"].contains(words[1]) else {
+                throw UsageError("set pings takes quiet (one line for each ping the server sends; the default) or shown (every bit of it and of the pong)", usage: usage)
+            }
+            settings.pingsShown = words[1] == "shown"
+            console.line(settings.pingsShown
+                ? "pings: shown · the server's pings and the pongs that answer them appear in full"
+                : "pings: quiet · one line for each ping the server sends, none for the pong that answers it; pings you send are shown in full")
+            return
         default: break
         }
         guard words.count >= 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
