@@ -92,6 +92,8 @@ final class ClientConnection: Sendable {
         /// Data of events parsed from the latest bytes, for listeners.
         var eventData: [String] = []
         var responsesDown = 0
+        /// The last response said `Connection: close`: the server ends the connection after it.
+        var lastResponseCloses = false
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
         var requestKey = ""
@@ -387,6 +389,7 @@ final class ClientConnection: Sendable {
                 if direction == .down {
                     if kind == .http { settings.record(.httpResponse) }
                     state.responsesDown += 1
+                    state.lastResponseCloses = head.field("Connection")?.lowercased() == "close"
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
                         state.streamAccepted = head.status == 200
                         if head.status == 200 { settings.record(.sseOpen) }
@@ -468,7 +471,13 @@ final class ClientConnection: Sendable {
 
     private func closingSummary(_ state: State) -> [String] {
         switch kind {
-        case .http: return ["\(name) · TCP connection closed"]
+        case .http:
+            // Unannounced, mid-lesson, a bare "closed" looked like a fault: it is the server's idle
+            // timeout, and nothing is lost.
+            if state.closedByUser { return ["\(name) · TCP connection closed"] }
+            return [state.lastResponseCloses
+                ? "\(name) · the server closed the TCP connection, as its last response said (Connection: close); the next http command opens a new one"
+                : "\(name) · the server closed the idle kept-alive TCP connection (servers do after a while without a request: their idle timeout); the next http command opens a new one"]
         case .longPolling: return ["\(name) · TCP connection closed" + (state.closedByUser ? "" : "; the next poll opens a new one")]
         case .eventStream:
             if state.closedByUser { return ["\(name) closed · the event stream is over, and the client will not reconnect"] }
