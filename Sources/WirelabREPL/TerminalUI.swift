@@ -40,6 +40,7 @@ final class TerminalUI: Console, Sendable {
     private let onInterrupt: @Sendable () -> Void
     private let completer: @Sendable (String) -> [String]
     private let finished = DispatchSemaphore(value: 0)
+    private let started = NIOLockedValueBox(false)
 
     /// - Parameters:
     ///   - onInterrupt: called on Ctrl-C while a command runs (to cancel it), and on SIGTERM or SIGHUP.
@@ -86,6 +87,11 @@ final class TerminalUI: Console, Sendable {
     /// Ends the UI thread (if it is still running) and returns once it has put the terminal's
     /// settings back and saved the history.
     func shutdown() async {
+        guard started.withLockedValue({ $0 }) else {
+            // The UI thread never ran (the lab did not start): only the signal handlers' state to undo.
+            wirelab_terminal_guard_restore()
+            return
+        }
         post(.shutdown)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let waiter = Thread { [finished] in
@@ -113,6 +119,7 @@ final class TerminalUI: Console, Sendable {
     /// termination signal or ``shutdown()``.
     func lines() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream()
+        started.withLockedValue { $0 = true }
         let thread = Thread { self.runLoop(continuation) }
         thread.name = "wirelab-ui"
         thread.start()
