@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
 
-.PHONY: run test browser-test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture clean
+.PHONY: run test browser-test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture pty-test pty-test-asan clean
 
 run: system-deps build-release
 	.build/release/wirelab
@@ -13,14 +13,20 @@ run: system-deps build-release
 # that debug builds took. It comes first, so that the last lines are the test summaries.
 # The conformance suite runs in a process of its own: its ~1,900 connections would take CPU
 # from the tests that measure delays. The fuzz smoke run adds about 20 s.
-test: system-deps python-peers build-release build-tests fuzz-smoke
-	WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --skip ConformanceTests
-	$(SWIFT) test --skip-build --filter ConformanceTests
-	.build/debug/wirelab replay transcripts/*.md
-	.build/debug/wirelab lessons --check
-	$(MAKE) --no-print-directory verify-capture
-	$(MAKE) --no-print-directory browser-test
-	$(MAKE) --no-print-directory load-small
+# Each stage's output is kept (scripts/test-stage.sh) for one closing summary with its counts.
+STAGE := scripts/test-stage.sh
+test: system-deps python-peers build-release build-tests
+	@rm -rf .build/test-logs
+	$(STAGE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke
+	$(STAGE) swift-tests env WIRELAB_PYTHON=$(abspath $(PYTHON)) $(SWIFT) test --skip-build --skip ConformanceTests
+	$(STAGE) conformance $(SWIFT) test --skip-build --filter ConformanceTests
+	$(STAGE) transcripts .build/debug/wirelab replay transcripts/*.md
+	$(STAGE) lessons .build/debug/wirelab lessons --check
+	$(STAGE) pty $(PYTHON) scripts/pty-test.py .build/debug/wirelab
+	$(STAGE) capture $(MAKE) --no-print-directory verify-capture
+	$(STAGE) browser $(MAKE) --no-print-directory browser-test
+	$(STAGE) load $(MAKE) --no-print-directory load-small
+	@scripts/test-summary.py .build/test-logs
 
 # Headless Chromium (Debian's) against the playground and a page on a second origin
 # (http://localhost:4200): WebSocket, EventSource, long polls, preflighted POSTs, login, and the
@@ -67,12 +73,26 @@ fuzz:
 fuzz-smoke:
 	FUZZ_RUNS=2000 fuzz/run.sh
 
+# The REPL on a real pseudo-terminal: long pastes (8 KiB, 64 KiB, 1 MiB), then quit, Ctrl-D,
+# SIGTERM, SIGHUP and a crash, each leaving the terminal's settings as they were and the history
+# saved (about 20 s).
+pty-test: build-tests
+	python3 scripts/pty-test.py .build/debug/wirelab
+
+# The same under AddressSanitizer, in a build of its own (several minutes the first time).
+# The crash case sends SIGSEGV: ASan must leave it alone (handle_segv=0), and so must the Swift
+# runtime's backtracer, whose reading of other threads' stacks ASan reports as an overflow.
+pty-test-asan:
+	$(SWIFT) build --product wirelab -Xswiftc -sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0:handle_segv=0 SWIFT_BACKTRACE=enable=no python3 scripts/pty-test.py .build-asan/debug/wirelab
+
 system-deps:
 	@scripts/ensure-system-deps.sh
 
 # Independent peers for interoperability tests: Python websockets in a venv inside the repo.
 python-peers: $(VENV)/.websockets-$(WEBSOCKETS_VERSION)
 $(VENV)/.websockets-$(WEBSOCKETS_VERSION):
+	@scripts/ensure-system-deps.sh python3 python3-venv
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check websockets==$(WEBSOCKETS_VERSION)
 	touch $@

@@ -66,6 +66,8 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
+        // The REPL's signal handlers: they put the terminal's settings back on every way out.
+        .target(name: "CTerminalGuard"),
         // The same work over every transport, measured from the clients' taps.
         .target(
             name: "Comparison",
@@ -93,7 +95,7 @@ let package = Package(
         .target(
             name: "WirelabREPL",
             dependencies: [
-                "WireProtocol", "WireClient", "LabServer", "Comparison", "Lessons", "CLibEdit",
+                "WireProtocol", "WireClient", "LabServer", "Comparison", "Lessons", "CLibEdit", "CTerminalGuard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

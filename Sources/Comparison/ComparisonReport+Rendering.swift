@@ -16,7 +16,14 @@ extension ComparisonReport {
         case .job: "a training job of \(count) epochs"
         }
         let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(options.interval.spoken)" : ""
-        return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)"
+        guard interrupted else { return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)" }
+        // Stopped: the planned work was not done; say what ran, and for how long.
+        let ran = results.map { result in
+            let seconds = Duration.milliseconds((result.elapsed.seconds * 10).rounded() * 100).spoken
+            return "\(result.transport.title) for \(seconds)" + (result.failure == nil ? "" : " (cut off)")
+        }
+        return "compare \(scenario.rawValue) · stopped by Ctrl-C: measured \(ran.isEmpty ? "nothing" : ran.joined(separator: ", "))"
+            + " of the planned \(work)\(polling) · \(target)"
     }
 
     /// The table, transports side by side when `width` allows, one after another otherwise.

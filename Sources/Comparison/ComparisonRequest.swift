@@ -29,17 +29,23 @@ public struct ComparisonRequest: Sendable, Equatable {
             guard let value = words.popFirst() else { throw ComparisonError("\(option) needs a value") }
             return value
         }
-        func duration(_ option: String, _ range: ClosedRange<Duration>) throws(ComparisonError) -> Duration {
+        /// - Parameter examples: durations inside the range, so that the message never offers
+        ///   one it would refuse.
+        func duration(_ option: String, _ range: ClosedRange<Duration>, examples: String) throws(ComparisonError) -> Duration {
             let text = try value(option)
-            guard let duration = parseDuration(text), range.contains(duration) else {
-                throw ComparisonError("\(option) takes a duration from \(range.lowerBound.spoken) to \(range.upperBound.spoken) such as 10s or 500ms, not '\(text)'")
+            guard let duration = parseDuration(text) else {
+                throw ComparisonError("\(option) takes a duration such as \(examples), not '\(text)'")
+            }
+            guard range.contains(duration) else {
+                let side = duration < range.lowerBound ? "shorter than \(range.lowerBound.spoken)" : "longer than \(range.upperBound.spoken)"
+                throw ComparisonError("\(option) is from \(range.lowerBound.spoken) to \(range.upperBound.spoken); \(text) is \(side)")
             }
             return duration
         }
         while let word = words.popFirst() {
             switch word {
-            case "--duration": options.duration = try duration(word, .seconds(1)...(.seconds(600)))
-            case "--interval": options.interval = try duration(word, .milliseconds(50)...(.seconds(60)))
+            case "--duration": options.duration = try duration(word, .seconds(1)...(.seconds(600)), examples: "10s or 30s")
+            case "--interval": options.interval = try duration(word, .milliseconds(50)...(.seconds(60)), examples: "1s or 500ms")
             case "--count":
                 let text = try value(word)
                 guard let count = Int(text), (1...1000).contains(count) else { throw ComparisonError("--count takes a whole number from 1 to 1000, not '\(text)'") }

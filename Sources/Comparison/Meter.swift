@@ -133,10 +133,14 @@ public final class Meter: Sendable {
 public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// Shown instead of the URL when set: a lab started for one comparison has a port of no
+    /// interest (and one that changes each run).
+    public var label: String?
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, label: String? = nil) {
         self.host = host
         self.port = port
+        self.label = label
     }
 
     /// `http://HOST:PORT`, `ws://HOST:PORT` or `HOST:PORT`; a path is not allowed (the scenarios
@@ -155,7 +159,7 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
         self.init(host: String(parts[0]), port: port)
     }
 
-    public var description: String { "http://\(host):\(port)" }
+    public var description: String { label ?? "http://\(host):\(port)" }
 
     /// Runs `connect`, turning a failure to reach the server into one plain sentence.
     func connecting<T>(_ connect: () async throws -> T) async throws -> T {

@@ -91,7 +91,7 @@ struct ScenarioRun: Sendable {
     private func chat() async throws {
         let helper = try await Helper(meter: meter)
         let sender = "compare-sender"
-        let since = try await helper.json("GET", "/http/chat?since=0")["last_id"]?.numberValue.map { Int($0) } ?? 0
+        let since = try await helper.json("GET", "/http/chat?since=latest")["last_id"]?.numberValue.map { Int($0) } ?? 0
         let arrivals = options.arrivals(for: .chat)
         let keys = Set(arrivals.indices.map { "message \($0 + 1)" })
         let deliveries = self.deliveries
@@ -127,7 +127,7 @@ struct ScenarioRun: Sendable {
             guard let id = order["order_id"]?.numberValue else { throw ComparisonError("POST /orders answered without an order_id") }
             orders.append(Int(id))
         }
-        let since = try await helper.json("GET", "/http/notifications?since=0", token: alice)["last_id"]?.numberValue.map { Int($0) } ?? 0
+        let since = try await helper.json("GET", "/http/notifications?since=latest", token: alice)["last_id"]?.numberValue.map { Int($0) } ?? 0
         if transport == .webSocket { try await helper.drainNotifications(token: alice) }
         let keys = Set(orders.map { "order \($0)" })
         let deliveries = self.deliveries

@@ -295,9 +295,12 @@ public struct HTTPExchange: Sendable {
     }
 
     /// The `since` and `wait` of a poll: `?since=ID` (default 0) and `&wait=SECONDS`.
+    /// `since=latest` stands for the newest id: the answer is `last_id` with no messages, which
+    /// is how a client learns where a log is without downloading it.
     public func pollParameters() throws -> (since: Int, wait: Duration?) {
         let since = try query["since"].map { value -> Int in
-            guard let id = Int(value), id >= 0 else { throw HTTPReply.badRequest("since must be a message id (0 or more), not \"\(value)\"") }
+            if value == "latest" { return Int.max }
+            guard let id = Int(value), id >= 0 else { throw HTTPReply.badRequest("since must be a message id (0 or more) or latest, not \"\(value)\"") }
             return id
         } ?? 0
         let wait = try query["wait"].map { value -> Duration in

@@ -27,6 +27,16 @@ final class SharedSettings: Sendable {
         set { viewLevel.withLockedValue { $0 = newValue } }
     }
 
+    private let pingsShownFlag = NIOLockedValueBox(false)
+
+    /// `set pings shown`: the server's pings and the pongs that answer them in full. By default
+    /// (`quiet`) each takes one line: every 30 s on every socket, ten lines each hid the lesson.
+    /// Pings the learner sends (`ping`, a heartbeat) are always shown in full.
+    var pingsShown: Bool {
+        get { pingsShownFlag.withLockedValue { $0 } }
+        set { pingsShownFlag.withLockedValue { $0 = newValue } }
+    }
+
     /// What happened on the wire, for lesson checks.
     private let factLog = NIOLockedValueBox(FactLog())
 
@@ -82,6 +92,8 @@ final class ClientConnection: Sendable {
         /// Data of events parsed from the latest bytes, for listeners.
         var eventData: [String] = []
         var responsesDown = 0
+        /// The last response said `Connection: close`: the server ends the connection after it.
+        var lastResponseCloses = false
         /// Set when the user closes it: an SSE client then stops reconnecting.
         var closedByUser = false
         var requestKey = ""
@@ -369,9 +381,15 @@ final class ClientConnection: Sendable {
         case .httpHead(let direction, let head):
             var lines = renderer.render(head: head, direction: direction)
             guard kind == .webSocket else {
+                // An event stream's request and response heads are its handshake, for `handshake`:
+                // the latest attempt's (each reconnection sends a new request).
+                if kind == .eventStream {
+                    if direction == .up { state.handshake = [event] } else { state.handshake.append(event) }
+                }
                 if direction == .down {
                     if kind == .http { settings.record(.httpResponse) }
                     state.responsesDown += 1
+                    state.lastResponseCloses = head.field("Connection")?.lowercased() == "close"
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
                         state.streamAccepted = head.status == 200
                         if head.status == 200 { settings.record(.sseOpen) }
@@ -435,6 +453,14 @@ final class ClientConnection: Sendable {
             default: break
             }
             if direction == .up, frame.payloadLength >= 126 { settings.record(.longFrameSent) }
+            if !settings.pingsShown, violations.isEmpty {
+                // The server's ping gets one line; the pong that answers it, none.
+                if direction == .down, frame.opcode == .ping {
+                    return [renderer.arrow(.down) + " ping from the server · \(frame.payloadLength) bytes of payload · answered with a pong"
+                        + style.dim(" (set pings shown: both frames in full)")]
+                }
+                if direction == .up, frame.opcode == .pong { return [] }
+            }
             return renderer.render(frame: frame, direction: direction, violations: violations)
         case .reassembled(let direction, let opcode, let payload, let fragments):
             return renderer.render(reassembled: opcode, payload: payload, fragments: fragments, direction: direction)
@@ -445,7 +471,13 @@ final class ClientConnection: Sendable {
 
     private func closingSummary(_ state: State) -> [String] {
         switch kind {
-        case .http: return ["\(name) · TCP connection closed"]
+        case .http:
+            // Unannounced, mid-lesson, a bare "closed" looked like a fault: it is the server's idle
+            // timeout, and nothing is lost.
+            if state.closedByUser { return ["\(name) · TCP connection closed"] }
+            return [state.lastResponseCloses
+                ? "\(name) · the server closed the TCP connection, as its last response said (Connection: close); the next http command opens a new one"
+                : "\(name) · the server closed the idle kept-alive TCP connection (servers do after a while without a request: their idle timeout); the next http command opens a new one"]
         case .longPolling: return ["\(name) · TCP connection closed" + (state.closedByUser ? "" : "; the next poll opens a new one")]
         case .eventStream:
             if state.closedByUser { return ["\(name) closed · the event stream is over, and the client will not reconnect"] }

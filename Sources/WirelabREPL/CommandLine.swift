@@ -107,13 +107,14 @@ struct CommandHelp: Sendable {
         .init(name: "disable", usage: "disable NAME",
               summary: "switch a lab endpoint off; its connections are closed with 1001",
               details: ["New upgrades to it are refused with 503 until you enable it again."]),
-        .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off",
+        .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off · set pings quiet|shown",
               summary: "how the lab broadcasts and how fast it lets a client send; whether the current client reconnects; its heartbeat; whether it reads",
               details: [
                 "broadcast naive shows the guide's flaw: one receiver that does not read stalls everyone.",
                 "broadcast queued --stall 3s --cap 1MiB: a receiver whose socket takes no bytes for 3 s, or with over 1 MiB waiting and its socket full, is cut off (defaults 10 s, 16 MiB); --budget SIZE: all queues together (default 256 MiB), then senders wait.",
                 "rate 5: one connection may send 5 messages a second to chat, room and live chat (10 back to back, or --burst B); off lifts the limit (default 20).",
                 "reading off: the current client stops reading its socket (a frozen tab); reading on resumes.",
+                "pings quiet (default): one line for each ping the server sends and none for the automatic pong; pings shown: both in full. Pings you send are always shown.",
                 "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",
                 "heartbeat 5s: a ping frame every 5 s (--text: the text ping, answered pong by /ws/notifications); no answer within --timeout (default: the interval, at most 10 s) drops the connection as dead.",
               ]),
@@ -144,8 +145,22 @@ struct CommandHelp: Sendable {
         .init(name: "hint", usage: "hint", summary: "in a lesson: a way to do the step", details: []),
         .init(name: "next", usage: "next", summary: "in a lesson: the next step (the summary after the last)", details: []),
         .init(name: "back", usage: "back", summary: "in a lesson: the step before", details: []),
-        .init(name: "help", usage: "help [COMMAND]", summary: "list the commands, or explain one", details: []),
+        .init(name: "clear", usage: "clear", summary: "clear the screen (Ctrl-L works too)", details: []),
+        .init(name: "help", usage: "help [COMMAND]", summary: "list the commands by topic, or explain one", details: []),
         .init(name: "quit", usage: "quit", summary: "close every client and leave (Ctrl-D works too)", details: []),
+    ]
+
+    /// How `help` groups the commands; every command is in exactly one topic.
+    static let topics: [(title: String, commands: [String])] = [
+        ("clients", ["open", "clients", "use", "handshake", "last", "close", "drop", "queue"]),
+        ("sending", ["send", "ping", "predict"]),
+        ("HTTP and tokens", ["http", "login", "logout"]),
+        ("what is shown", ["view", "watch", "watches", "unwatch", "plot"]),
+        ("measuring", ["compare"]),
+        ("the lab", ["endpoints", "enable", "disable", "set", "block", "unblock"]),
+        ("other clients' traffic", ["tap", "untap", "peer"]),
+        ("lessons", ["lessons", "lesson", "check", "hint", "next", "back"]),
+        ("the session", ["wait", "clear", "help", "quit"]),
     ]
 
     static func named(_ name: String) -> CommandHelp? {

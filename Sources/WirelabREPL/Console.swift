@@ -18,12 +18,15 @@ public protocol Console: Sendable {
     /// Keeps (or, with nil, removes) one line just above the prompt, redrawn in place when it
     /// changes (a live sparkline).
     func pin(_ text: String?)
+    /// Clears the terminal's screen (`clear`); pipes and transcripts have none.
+    func clearScreen()
 }
 
 extension Console {
     /// Pipes and transcripts keep only lasting output.
     public func status(_ text: String?) {}
     public func pin(_ text: String?) {}
+    public func clearScreen() {}
 }
 
 extension Console {
@@ -46,6 +49,7 @@ final class SecretMaskingConsole: Console {
     func write(_ text: String) { base.write(Secrets.masked(text)) }
     func status(_ text: String?) { base.status(text.map(Secrets.masked)) }
     func pin(_ text: String?) { base.pin(text.map(Secrets.masked)) }
+    func clearScreen() { base.clearScreen() }
 }
 
 /// Standard output, for pipes and scripts.

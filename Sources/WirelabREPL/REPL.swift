@@ -48,12 +48,26 @@ public enum REPL {
         let style = Styler(enabled: options.color ?? (terminal && colorEnv))
         let prompt = PromptState()
         let running = NIOLockedValueBox<Task<Bool, Never>?>(nil)
+        let completions = NIOLockedValueBox(CompletionIndex())
         let ui = terminal
-            ? TerminalUI(prompt: { prompt.text }, historyPath: options.historyPath) { running.withLockedValue { $0?.cancel() } }
+            ? TerminalUI(
+                prompt: { prompt.text }, historyPath: options.historyPath,
+                completer: { text in completions.withLockedValue { $0 }.candidates(for: text) }
+            ) { running.withLockedValue { $0?.cancel() } }
             : nil
         let console: any Console = ui ?? PlainConsole()
-        let session = try await start(options, console: console, style: style, interactive: terminal)
-        if terminal { await session.fitToTerminal() }
+        let session: Session
+        do {
+            session = try await start(options, console: console, style: style, interactive: terminal)
+        } catch {
+            await ui?.shutdown()
+            throw error
+        }
+        if terminal {
+            await session.fitToTerminal()
+            let index = await session.completionIndex
+            completions.withLockedValue { $0 = index }
+        }
         let lines = ui?.lines() ?? readLines()
         for await line in lines {
             if terminal { await session.fitToTerminal() }
@@ -62,11 +76,29 @@ public enum REPL {
             running.withLockedValue { $0 = task }
             let keepGoing = await task.value
             running.withLockedValue { $0 = nil }
-            prompt.text = await session.promptText
-            ui?.commandFinished()
+            // `quit` must not bring the prompt (and libedit's raw mode) back.
             if !keepGoing { break }
+            prompt.text = await session.promptText
+            if terminal {
+                let index = await session.completionIndex
+                completions.withLockedValue { $0 = index }
+            }
+            ui?.commandFinished()
         }
+        // The terminal's settings and the history first: closing the clients can take a second.
+        await ui?.shutdown()
         await finish(session)
+        if let signal = ui?.terminationSignal {
+            // Ended by SIGTERM or SIGHUP: everything is closed; die of it, as the caller expects.
+            // This thread may block it (as the runtime's threads do): unblock it here first.
+            Glibc.signal(signal, SIG_DFL)
+            var only = sigset_t()
+            sigemptyset(&only)
+            sigaddset(&only, signal)
+            pthread_sigmask(SIG_UNBLOCK, &only, nil)
+            raise(signal)
+            exit(128 + signal)
+        }
     }
 
     /// Starts the lab (when configured) and prints the banner.
@@ -147,5 +179,18 @@ extension Session {
 
     var promptText: String {
         currentName.map { "wirelab \($0)> " } ?? "wirelab> "
+    }
+
+    /// What Tab can complete now.
+    var completionIndex: CompletionIndex {
+        var paths: [String] = []
+        for endpoint in lab?.registry.endpoints ?? [] {
+            let patterns = endpoint.webSocketRoutes.map(\.pattern.description) + endpoint.httpRoutes.map(\.pattern.description)
+            for pattern in patterns {
+                let path = String(pattern.prefix { $0 != "{" })
+                if !paths.contains(path) { paths.append(path) }
+            }
+        }
+        return CompletionIndex(clients: clientNames, paths: paths)
     }
 }

@@ -13,9 +13,36 @@ extension Session {
         } catch {
             throw UsageError(error.description, usage: ComparisonRequest.usage)
         }
-        guard let target = request.target ?? labAddress.map({ ComparisonTarget(host: $0.host, port: $0.port) }) else {
+        guard request.target != nil || lab != nil else {
             throw UsageError("this REPL runs no lab (--no-lab): give another wirelab with --url http://HOST:PORT", usage: ComparisonRequest.usage)
         }
+        // Without --url, a lab of its own (this one's options, nothing in it yet): the clients open
+        // here would otherwise print every message of the run, and the helpers' first poll would
+        // fetch the whole chat log this session has built up.
+        var ownLab: Lab?
+        let target: ComparisonTarget
+        if let given = request.target {
+            target = given
+        } else {
+            var configuration = lab!.configuration
+            configuration.port = 0
+            let fresh = try Lab(configuration: configuration)
+            let port = try await fresh.start()
+            ownLab = fresh
+            target = ComparisonTarget(host: configuration.host, port: port, label: "a lab of its own")
+        }
+        let report: ComparisonReport
+        do {
+            report = try await compare(request, on: target)
+        } catch {
+            await ownLab?.stop()
+            throw error
+        }
+        await ownLab?.stop()
+        show(report, json: request.json)
+    }
+
+    private func compare(_ request: ComparisonRequest, on target: ComparisonTarget) async throws -> ComparisonReport {
         let console = self.console
         let showsProgress = interactive
         let progress: @Sendable (String) -> Void = { line in
@@ -31,8 +58,12 @@ extension Session {
         }
         let report = await runner.run()
         console.status(nil)
+        return report
+    }
+
+    private func show(_ report: ComparisonReport, json: Bool) {
         if !report.interrupted { settings.record(.comparisonRun) }
-        if request.json {
+        if json {
             console.line(report.json.text)
         } else {
             var lines = report.table(width: settings.columns)

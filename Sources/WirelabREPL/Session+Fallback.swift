@@ -55,8 +55,9 @@ extension Session {
             console.line("\(name) · WebSocket \(webSocketFailure): trying SSE (GET \(eventStream)) + POST \(plan.post)")
             let target = WebSocketTarget(host: labAddress.host, port: labAddress.port, path: eventStream)
             let connection = try await openEventStream(target, name: name, numbered: false, token: token, postPath: plan.post)
-            // The head decides: 200 with text/event-stream, or a refusal that closes the client.
-            await connection.wait(upTo: .seconds(3)) { $0.streamAccepted || $0.closedByUser || $0.isClosed }
+            // The head decides: 200 with text/event-stream, or a refusal that closes the client
+            // (waited for until closed, so that its lines come before the next attempt's).
+            await connection.wait(upTo: .seconds(3)) { $0.streamAccepted || $0.isClosed }
             if connection.streamAccepted, !connection.isClosed {
                 console.line(style.green("\(name) · on SSE + POST") + " · events come down one long response; send posts each message")
                 return

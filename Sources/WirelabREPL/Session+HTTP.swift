@@ -226,15 +226,16 @@ extension Session {
                 let response = try? await http.request(method: "GET", path: target.path, headers: headers)
                 // An answer that is not an event stream (a 204 included) stops an EventSource for good.
                 let refused = response.map { $0.status != 200 || $0.header("Content-Type")?.hasPrefix("text/event-stream") != true } ?? false
-                if refused { connection.closedByUser = true }
+                if let response, refused {
+                    // Said before the connection closes, so that it always comes before the close.
+                    connection.closedByUser = true
+                    emit([style.yellow("\(name) · the answer was not an event stream (\(response.status) \(response.reason)): an EventSource stops here, without reconnecting")])
+                }
                 // The stream is over (the server ended it, or the connection broke): this TCP
                 // connection is done with; a reconnection opens a new one.
                 await http.close()
                 await connection.wait(upTo: .seconds(2)) { $0.isClosed }
-                if let response, refused {
-                    emit([style.yellow("\(name) · the answer was not an event stream (\(response.status) \(response.reason)): an EventSource stops here, without reconnecting")])
-                    return
-                }
+                if refused { return }
                 if connection.closedByUser { return }
                 let wait = connection.reconnectionTime ?? 3000
                 emit(["\(name) · reconnecting in \(wait) ms" + (connection.lastEventID.isEmpty ? "" : " with Last-Event-ID: \(connection.lastEventID)")])

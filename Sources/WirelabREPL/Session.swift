@@ -25,6 +25,7 @@ actor Session {
     var nextNumber = 1
 
     var currentName: String? { current?.name }
+    var clientNames: [String] { clients.map(\.name) }
 
     /// The token from `login`, carried by later `open`s and `http` calls.
     var token: String?
@@ -138,6 +139,7 @@ actor Session {
         case "peer": try await peer(try splitWords(rest))
         case "help", "?": try help(try splitWords(rest))
         case "quit", "exit": return false
+        case "clear": console.clearScreen()
         default:
             var message = "unknown command '\(word)'"
             if let guess = CommandHelp.suggestion(for: word) { message += "; did you mean '\(guess.name)'? (\(guess.usage))" }
@@ -198,6 +200,7 @@ actor Session {
             throw UsageError(error.description, usage: usage)
         }
         notePercentEncoding(target)
+        noteEmptyParameter(target)
         let token = explicitToken ?? self.token
         let clientName = name ?? "c\(nextNumber)"
         guard clientName.first?.isLetter == true, clientName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
@@ -516,7 +519,9 @@ actor Session {
             guard let last = current ?? lastAttempt else { throw UsageError("no handshake yet; open a client first: open /ws/echo") }
             connection = last
         }
-        console.lines(connection.renderHandshake())
+        let lines = connection.renderHandshake()
+        guard !lines.isEmpty else { throw UsageError("\(connection.name) has no handshake to show: it has not sent a request head yet") }
+        console.lines(lines)
     }
 
     private func setView(_ words: [String]) throws {
@@ -586,6 +591,15 @@ actor Session {
         case "reconnect": return try setReconnect(Array(words.dropFirst()))
         case "heartbeat": return try setHeartbeat(Array(words.dropFirst()))
         case "reading": return try await setReading(Array(words.dropFirst()))
+        case "pings":
+            guard words.count == 2, ["quiet", "shown"].contains(words[1]) else {
+                throw UsageError("set pings takes quiet (one line for each ping the server sends; the default) or shown (every bit of it and of the pong)", usage: usage)
+            }
+            settings.pingsShown = words[1] == "shown"
+            console.line(settings.pingsShown
+                ? "pings: shown · the server's pings and the pongs that answer them appear in full"
+                : "pings: quiet · one line for each ping the server sends, none for the pong that answers it; pings you send are shown in full")
+            return
         default: break
         }
         guard words.count >= 2 else { throw UsageError("set takes a setting and a value", usage: usage) }
@@ -710,8 +724,13 @@ actor Session {
             return
         }
         let width = CommandHelp.all.map(\.name.count).max() ?? 0
-        console.lines(CommandHelp.all.map { "  " + $0.name.padding(width) + "  " + $0.summary }
-            + ["  NAME: MESSAGE".padding(width + 4) + "send MESSAGE on the client NAME", "help COMMAND explains one command."])
+        var lines: [String] = []
+        for topic in CommandHelp.topics {
+            lines.append(style.bold(topic.title))
+            lines += topic.commands.compactMap(CommandHelp.named).map { "  " + $0.name.padding(width) + "  " + $0.summary }
+            if topic.title == "sending" { lines.append("  NAME: MESSAGE".padding(width + 4) + "send MESSAGE on the client NAME") }
+        }
+        console.lines(lines + ["help COMMAND explains one command; Tab completes commands, options, clients and paths."])
     }
 
     // MARK: Helpers
@@ -799,5 +818,21 @@ extension Session {
     func notePercentEncoding(_ target: WebSocketTarget) {
         guard let typed = target.typedPath else { return }
         console.line(style.dim("note: a request line carries only printable ASCII, so \(typed) goes as \(target.path) (each byte of its UTF-8 as %XX, as a browser does); the server decodes it"))
+    }
+
+    /// `open /ws/chat/`: a route with a parameter after that slash (`/ws/chat/{client_id}`) was
+    /// probably meant, but the path without the slash is another endpoint (the live chat), whose
+    /// refusal alone would mislead. Both are named before the attempt.
+    func noteEmptyParameter(_ target: WebSocketTarget) {
+        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port else { return }
+        let path = String(target.path.prefix { $0 != "?" })
+        guard path.count > 1, path.hasSuffix("/") else { return }
+        let patterns = lab.registry.endpoints.flatMap(\.webSocketRoutes).map(\.pattern.description)
+        guard let meant = patterns.first(where: { $0.hasPrefix(path) && $0.dropFirst(path.count).hasPrefix("{") }) else { return }
+        var note = "note: \(path) leaves the part after the slash empty: \(meant) wants it filled, e.g. \(path)ann"
+        if case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: String(path.dropLast())) {
+            note += "; \(path.dropLast()) without it is the \(endpoint.name) endpoint (\(endpoint.summary)), which is what answers now"
+        }
+        console.line(style.yellow(note))
     }
 }

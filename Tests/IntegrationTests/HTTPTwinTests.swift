@@ -77,6 +77,23 @@ import WireProtocol
         #expect(middle["messages"]?.arrayValue?.compactMap { $0["text"]?.stringValue } == ["three", "four", "five"])
     }
 
+    /// How `compare`'s helpers learn where the log is without downloading it.
+    @Test func sinceLatestAnswersTheLastIDWithoutTheLog() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        var lastID = 0
+        for number in 1...3 { lastID = try await Self.post("/http/chat/web", .obj(("text", .string("message \(number)"))), port: port) }
+        #expect(try await Self.poll("/http/chat?since=latest", port: port) == .obj(("messages", []), ("last_id", .number(Double(lastID))), ("outcome", "immediate")))
+        // An id past the newest means "from now" too: the next message is not missed.
+        #expect(try await Self.poll("/http/chat?since=\(lastID + 100)", port: port)["last_id"] == .number(Double(lastID)))
+        let next = try await Self.post("/http/chat/web", .obj(("text", "after")), port: port)
+        let answer = try await Self.poll("/http/chat?since=latest&wait=0", port: port)
+        #expect(answer["last_id"] == .number(Double(next)))
+        let bad = try await httpRequest("GET", "/http/chat?since=newest", port: port)
+        #expect(bad.status == 400)
+        #expect(bad.body.contains("since must be a message id (0 or more) or latest"), "\(bad)")
+    }
+
     @Test func successivePollsWithLastIDLoseAndRepeatNothing() async throws {
         let (lab, port) = try await startLab()
         defer { Task { await lab.stop() } }

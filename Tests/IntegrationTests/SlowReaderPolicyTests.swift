@@ -25,7 +25,7 @@ import WireProtocol
         backlog.socketRefusing(since: start)
         #expect(backlog.stall(policy: policy, now: start + .milliseconds(9_999)) == nil)
         let reason = backlog.stall(policy: policy, now: start + .seconds(10))
-        #expect(reason == "stalled: its socket took no bytes for 10 s (1 message, 100 B waiting)")
+        #expect(reason == "stalled: its socket took no bytes for 10.0 s (1 message, 100 B waiting)")
         #expect(backlog.admit(size: 1, policy: policy, socketWritable: false, now: start + .seconds(10)) == .cutOff(reason!))
 
         // A near miss: the socket took a message at 9.9 s, so the clock starts again from there.

@@ -125,7 +125,9 @@ public final class Topic: Sendable {
 
     /// The HTTP polling answer: entries after `since`; with `wait`, held until one arrives or the
     /// wait ends. `{"messages":[{"id":…,…}],"last_id":N,"outcome":"…"}`.
-    public func poll(since: Int, wait: Duration?) async -> JSON {
+    public func poll(since asked: Int, wait: Duration?) async -> JSON {
+        // An id past the newest (`since=latest`, or one from before a restart) means "from now".
+        let since = min(asked, lastID)
         var found = entries(since: since)
         var outcome = "immediate"
         if found.isEmpty, let wait {

@@ -37,7 +37,8 @@ public final class Authenticator: Sendable {
     /// Why a token was refused: said in the 401 body and the close reason.
     public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         case missing
-        case malformed
+        /// Not a JWT this lab can read; the text says what is wrong with it.
+        case malformed(String)
         case badSignature
         case expired(at: Date)
         case unknownUser(String)
@@ -47,7 +48,7 @@ public final class Authenticator: Sendable {
         public var description: String {
             switch self {
             case .missing: "no token: log in with POST /auth/token, then pass ?token=… (or Authorization: Bearer …)"
-            case .malformed: "the token is not a JWT (three base64url parts separated by dots)"
+            case .malformed(let problem): "the token is not a JWT this lab can read: \(problem)"
             case .badSignature: "the token's signature does not match: it was not signed by this lab, or it was altered"
             case .expired(let date): "the token expired at \(date.formatted(Date.ISO8601FormatStyle()))"
             case .unknownUser(let name): "the token names a user this lab does not know: \(name)"
@@ -116,11 +117,40 @@ public final class Authenticator: Sendable {
         } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
             return .failure(.badSignature)
         } catch {
-            return .failure(.malformed)
+            return .failure(.malformed(Self.problem(with: token)))
         }
         if claims.exp.value <= clock.now() { return .failure(.expired(at: claims.exp.value)) }
         guard let user = user(named: claims.sub.value) else { return .failure(.unknownUser(claims.sub.value)) }
         return .success((user, claims.exp.value))
+    }
+}
+
+extension Authenticator {
+    /// What is wrong with a token jwt-kit refused (it says only that decoding failed): the first
+    /// of its three parts that is not what a JWT needs.
+    static func problem(with token: String) -> String {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            return "it has \(parts.count) part\(parts.count == 1 ? "" : "s") separated by dots; a JWT has three (header.payload.signature)"
+        }
+        for (index, name) in ["header", "payload"].enumerated() {
+            guard let bytes = Self.base64URLDecoded(parts[index]) else {
+                return "its \(name) (part \(index + 1)) is not base64url"
+            }
+            guard case .object = try? JSON(parsing: String(decoding: bytes, as: UTF8.self)) else {
+                return "its \(name) (part \(index + 1)) is base64url but not a JSON object once decoded"
+            }
+        }
+        if parts[2].isEmpty { return "it has no signature (the third part is empty)" }
+        guard Self.base64URLDecoded(parts[2]) != nil else { return "its signature (part 3) is not base64url" }
+        return "its header or claims are not the lab's (alg HS256; sub and exp)"
+    }
+
+    static func base64URLDecoded(_ part: Substring) -> [UInt8]? {
+        guard !part.isEmpty, part.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        text += String(repeating: "=", count: (4 - text.count % 4) % 4)
+        return Data(base64Encoded: text).map(Array.init)
     }
 }
 
