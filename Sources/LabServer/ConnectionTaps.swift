@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import WireProtocol
 
@@ -52,7 +53,7 @@ public final class ConnectionTaps: Sendable {
 
     public static let historyLimit = 16 * 1024
 
-    private struct Record {
+    fileprivate struct Record {
         var summary: Summary
         var history: [Piece] = []
         var historyBytes = 0
@@ -63,14 +64,29 @@ public final class ConnectionTaps: Sendable {
         var headDone = false
     }
 
+    /// One connection's record, behind a lock of its own: the handler of that connection is the
+    /// only writer, so the per-read and per-write path never contends with other connections.
+    final class Connection: Sendable {
+        fileprivate let record: NIOLockedValueBox<Record>
+        let id: Int
+
+        fileprivate init(id: Int, peer: String) {
+            self.id = id
+            record = NIOLockedValueBox(Record(summary: Summary(id: id, peer: peer)))
+        }
+    }
+
     private struct State {
         var next = 1
-        var records: [Int: Record] = [:]
+        var connections: [Int: Connection] = [:]
         var nextObserver = 0
         var observers: [Int: @Sendable (News) -> Void] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Read on every read and write of every connection: observers are rare, so the hot path
+    /// asks this instead of the shared lock.
+    private let observerCount = Atomic<Int>(0)
     /// Names the endpoint of a request target (set by the registry that owns the routes).
     private let endpointNamer: NIOLockedValueBox<(@Sendable (String) -> String?)?> = NIOLockedValueBox(nil)
 
@@ -80,13 +96,17 @@ public final class ConnectionTaps: Sendable {
         endpointNamer.withLockedValue { $0 = namer }
     }
 
+    private func connection(_ id: Int) -> Connection? {
+        state.withLockedValue { $0.connections[id] }
+    }
+
     /// The live connections, oldest first.
     public var live: [Summary] {
-        state.withLockedValue { $0.records.values.map(\.summary).sorted { $0.id < $1.id } }
+        state.withLockedValue { Array($0.connections.values) }.map { $0.record.withLockedValue(\.summary) }.sorted { $0.id < $1.id }
     }
 
     public func summary(_ id: Int) -> Summary? {
-        state.withLockedValue { $0.records[id]?.summary }
+        connection(id)?.record.withLockedValue(\.summary)
     }
 
     /// Calls `observer` with every piece of every connection from now on (on the connection's
@@ -95,19 +115,26 @@ public final class ConnectionTaps: Sendable {
         state.withLockedValue { state in
             defer { state.nextObserver += 1 }
             state.observers[state.nextObserver] = observer
+            observerCount.store(state.observers.count, ordering: .relaxed)
             return state.nextObserver
         }
     }
 
     public func stopObserving(_ id: Int) {
-        state.withLockedValue { _ = $0.observers.removeValue(forKey: id) }
+        state.withLockedValue { state in
+            _ = state.observers.removeValue(forKey: id)
+            observerCount.store(state.observers.count, ordering: .relaxed)
+        }
+    }
+
+    private var observers: [@Sendable (News) -> Void] {
+        state.withLockedValue { Array($0.observers.values) }
     }
 
     /// The kept start of a connection, up to (not including) piece `sequence` (nil: every piece
     /// so far), and the sequence number of the next piece to come.
     public func history(_ id: Int, before sequence: Int? = nil) -> (history: History, next: Int)? {
-        state.withLockedValue { state in
-            guard let record = state.records[id] else { return nil }
+        connection(id)?.record.withLockedValue { record in
             let end = sequence ?? record.sequence
             let history = History(pieces: Array(record.history.prefix(end)), complete: end <= record.history.count)
             return (history, end)
@@ -116,27 +143,28 @@ public final class ConnectionTaps: Sendable {
 
     // MARK: Fed by ServerWireTap
 
-    func opened(peer: String) -> Int {
+    func opened(peer: String) -> Connection {
         state.withLockedValue { state in
             defer { state.next += 1 }
-            state.records[state.next] = Record(summary: Summary(id: state.next, peer: peer))
-            return state.next
+            let connection = Connection(id: state.next, peer: peer)
+            state.connections[state.next] = connection
+            return connection
         }
     }
 
     /// Counts `buffer`'s bytes; copies them only while the connection's start is being kept or
-    /// someone is watching, so an untapped connection costs a count per read and write.
-    func record(_ id: Int, _ direction: Direction, _ buffer: ByteBuffer) {
-        let (news, observers) = state.withLockedValue { state -> (News?, [@Sendable (News) -> Void]) in
-            guard var record = state.records[id] else { return (nil, []) }
+    /// someone is watching, so an untapped connection costs a count per read and write, under
+    /// its own lock.
+    func record(_ connection: Connection, _ direction: Direction, _ buffer: ByteBuffer) {
+        let watched = observerCount.load(ordering: .relaxed) > 0
+        let news = connection.record.withLockedValue { record -> News? in
             let count = buffer.readableBytes
             if direction == .up { record.summary.bytesUp += count } else { record.summary.bytesDown += count }
             let keeping = record.historyComplete && record.historyBytes + count <= Self.historyLimit
             if record.historyComplete && !keeping { record.historyComplete = false }
-            guard keeping || !state.observers.isEmpty || (direction == .up && !record.headDone) else {
+            guard keeping || watched || (direction == .up && !record.headDone) else {
                 record.sequence += 1
-                state.records[id] = record
-                return (nil, [])
+                return nil
             }
             let bytes = Array(buffer.readableBytesView)
             if direction == .up, !record.headDone { Self.readFirstHead(bytes, into: &record, namer: endpointNamer.withLockedValue { $0 }) }
@@ -145,22 +173,19 @@ public final class ConnectionTaps: Sendable {
                 record.history.append(piece)
                 record.historyBytes += count
             }
-            let news = News(summary: record.summary, sequence: record.sequence, piece: piece)
-            record.sequence += 1
-            state.records[id] = record
-            return (news, Array(state.observers.values))
+            defer { record.sequence += 1 }
+            return News(summary: record.summary, sequence: record.sequence, piece: piece)
         }
-        guard let news else { return }
+        guard watched, let news else { return }
         for observer in observers { observer(news) }
     }
 
-    func closed(_ id: Int) {
-        let (news, observers) = state.withLockedValue { state -> (News?, [@Sendable (News) -> Void]) in
-            guard var record = state.records.removeValue(forKey: id) else { return (nil, []) }
+    func closed(_ connection: Connection) {
+        state.withLockedValue { _ = $0.connections.removeValue(forKey: connection.id) }
+        let news = connection.record.withLockedValue { record in
             record.summary.closed = true
-            return (News(summary: record.summary, sequence: record.sequence, piece: .closed), Array(state.observers.values))
+            return News(summary: record.summary, sequence: record.sequence, piece: .closed)
         }
-        guard let news else { return }
         for observer in observers { observer(news) }
     }
 
@@ -193,7 +218,7 @@ final class ServerWireTap: ChannelDuplexHandler {
     typealias OutboundOut = IOData
 
     private let taps: ConnectionTaps
-    private var id: Int?
+    private var connection: ConnectionTaps.Connection?
 
     init(taps: ConnectionTaps) {
         self.taps = taps
@@ -203,17 +228,17 @@ final class ServerWireTap: ChannelDuplexHandler {
         let peer = context.channel.remoteAddress.map { address in
             "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
         } ?? "?"
-        id = taps.opened(peer: peer)
+        connection = taps.opened(peer: peer)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let id { taps.record(id, .up, unwrapInboundIn(data)) }
+        if let connection { taps.record(connection, .up, unwrapInboundIn(data)) }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if let id, case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
-            taps.record(id, .down, buffer)
+        if let connection, case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
+            taps.record(connection, .down, buffer)
         }
         context.write(data, promise: promise)
     }
@@ -228,9 +253,9 @@ final class ServerWireTap: ChannelDuplexHandler {
     }
 
     private func finish() {
-        if let id {
-            self.id = nil
-            taps.closed(id)
+        if let connection {
+            self.connection = nil
+            taps.closed(connection)
         }
     }
 }
