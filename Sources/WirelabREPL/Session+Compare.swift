@@ -1,4 +1,5 @@
 import Comparison
+import Lessons
 import LabServer
 import WireClient
 import WireProtocol
@@ -31,7 +32,7 @@ extension Session {
         }
         let report = await runner.run()
         console.status(nil)
-        if !report.interrupted { settings.record(.comparisonRun) }
+        if !report.interrupted { settings.record(Observation(.compareRun, ["scenario": request.scenario.rawValue])) }
         if request.json {
             console.line(report.json.text)
         } else {
@@ -82,7 +83,7 @@ extension Session {
         let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
         console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
-        settings.record(.messageCompared)
+        connection.record(.compared)
     }
 
     /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a

@@ -42,6 +42,9 @@ actor Session {
     let progressPath: String?
     let lessonDirectory: String?
 
+    /// The lab's broadcast settings when the session began, restored when a lesson starts.
+    let labStart: (mode: BroadcastMode, queueLimit: Int, rate: MessageRate?)?
+
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
     /// The client the running command acts on: its lines are released first.
@@ -54,6 +57,7 @@ actor Session {
         self.progressPath = progressPath
         self.lessonDirectory = lessonDirectory
         self.lab = lab
+        self.labStart = lab.map { ($0.context.broadcastMode, $0.context.outboundQueueLimit, $0.context.messageRate) }
         self.labAddress = labAddress
         self.collator = interactive ? nil : OutputCollator(base: console)
         self.console = collator ?? console
@@ -120,11 +124,12 @@ actor Session {
         case "compare": try await compare(try splitWords(rest))
         case "queue": try showQueue()
         case "lessons": listLessons()
-        case "lesson": try startLesson(try splitWords(rest))
+        case "lesson": try await startLesson(try splitWords(rest))
         case "next": try moveStep(by: 1)
         case "back": try moveStep(by: -1)
         case "hint": try showHint()
         case "check": try checkStep()
+        case "answer": try answer(rest)
         case "block", "unblock": try block(word == "block", try splitWords(rest))
         case "watch": try watch(try splitWords(rest))
         case "watches": listWatchers()
@@ -741,6 +746,28 @@ actor Session {
             if now == last { return }
             last = now
         }
+    }
+
+    /// A clean slate for a lesson: every client closed (1000, quietly) and forgotten, numbering from
+    /// c1 again, watches stopped. - Returns: the names of the clients that were closed.
+    func forgetClients() async -> [String] {
+        let names = clients.filter { !$0.isClosed }.map(\.name)
+        let wasMuted = settings.muted
+        settings.muted = true
+        for watcher in watchers { watcher.stop() }
+        watchers = []
+        for connection in clients where !connection.isClosed {
+            connection.closedByUser = true
+            try? await connection.client?.close(code: 1000, reason: "")
+            await connection.http?.close(grace: .milliseconds(200))
+            await connection.wait(upTo: .seconds(1)) { $0.isClosed }
+        }
+        clients = []
+        current = nil
+        lastAttempt = nil
+        nextNumber = 1
+        settings.muted = wasMuted
+        return names
     }
 
     /// Closes every open client with 1001 "going away", as a browser does when a page closes.
