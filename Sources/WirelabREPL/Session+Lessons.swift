@@ -201,6 +201,19 @@ extension Session {
         }
     }
 
+    /// `explain [TERM]`: the glossary.
+    func explain(_ text: String) throws {
+        let word = text.trimmingCharacters(in: .whitespaces)
+        guard !word.isEmpty else {
+            console.lines(wrapped(["terms: " + Glossary.entries.map(\.term).joined(separator: ", ") + " · explain TERM says what one means"]))
+            return
+        }
+        guard let entry = Glossary.lookup(word) else {
+            throw UsageError("no entry for \(word); the terms are: \(Glossary.entries.map(\.term).joined(separator: ", "))")
+        }
+        console.lines(wrapped([style.bold(entry.term) + " · " + entry.text]))
+    }
+
     /// `check`: what the step asks for that has not happened on the wire yet, and the nearest miss.
     func checkStep() throws {
         guard let position = lessonPosition, let status = stepStatus() else { throw UsageError("no lesson is running; lessons lists them") }

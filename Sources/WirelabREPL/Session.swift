@@ -130,6 +130,7 @@ actor Session {
         case "hint": try showHint()
         case "check": try checkStep()
         case "answer": try answer(rest)
+        case "explain": try explain(rest)
         case "block", "unblock": try block(word == "block", try splitWords(rest))
         case "watch": try watch(try splitWords(rest))
         case "watches": listWatchers()
@@ -312,6 +313,7 @@ actor Session {
             console.line("\(connection.name) is not connected: queued (\(waiting) waiting) · it goes out when \(connection.name) is back; see queue")
             return
         }
+        if text.hasPrefix("--fragment") { return try await sendFragmented(text, on: connection) }
         let client = try requireOpen(connection)
         var rest = Substring(text)
         var copies = 1

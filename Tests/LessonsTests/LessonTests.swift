@@ -203,6 +203,16 @@ struct LessonTests {
         #expect(Exercise.lastEventID.expected(in: events, stepStart: 2)?.answer == "2", "events of earlier steps count")
     }
 
+    @Test("the jargon the lessons use is explained, by its name or another spelling")
+    func glossary() {
+        for word in ["tap", "twin", "RSV", "rsv1", "opcode", "jitter", "event loop", "EventSource", "p50", "p95", "JWT", "1006"] {
+            #expect(Glossary.lookup(word) != nil, "\(word)")
+        }
+        #expect(Glossary.lookup("JWT")?.text.contains("signed, not encrypted") == true)
+        #expect(Glossary.lookup("teleport") == nil)
+        #expect(Set(Glossary.entries.map { $0.term.lowercased() }).count == Glossary.entries.count)
+    }
+
     @Test("progress survives a restart; a corrupt file is set aside, not fatal")
     func progressStore() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wirelab-progress-\(UUID().uuidString)").path
