@@ -14,6 +14,11 @@ public enum Exercise: String, Sendable, CaseIterable {
     case onlineCount = "online-count"
     /// Lesson 8: the Last-Event-ID an event stream will send when it reconnects.
     case lastEventID = "last-event-id"
+    /// Lesson 14, a prediction: how many requests short polling will make in the next run.
+    case shortPolls = "short-polls"
+
+    /// Answered before what it is about happens: the answer waits for the next run, then is judged.
+    public var isPrediction: Bool { self == .shortPolls }
 
     public enum Verdict: Sendable, Equatable {
         case correct(String)
@@ -62,6 +67,11 @@ public enum Exercise: String, Sendable, CaseIterable {
                 }
             }
             return (String(count), "\(name)'s onlineCount " + steps.joined(separator: ", "))
+        case .shortPolls:
+            guard let run = step.last(where: { $0.kind == .compareRun && $0["requests.short_polling"] != nil }),
+                let requests = run["requests.short_polling"] else { return nil }
+            let timing = [run["duration"].map { "a \($0) run" }, run["interval"].map { "a poll every \($0)" }].compactMap { $0 }.joined(separator: " with ")
+            return (requests, "short polling asks on a fixed beat, at 0, I, 2I … up to the end of the run, whether or not anything happened: \(timing.isEmpty ? "the run's length over the interval" : timing), plus the first = \(requests) requests")
         case .lastEventID:
             guard let event = log.last(where: { $0.kind == .event && $0["id"] != nil }), let id = event["id"], let client = event["client"] else { return nil }
             return (id, "the last event \(client) received had id: \(id); an EventSource keeps the last id it saw and sends it as Last-Event-ID")
@@ -76,6 +86,7 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .unmask: "send a frame first: send WORD, or send --binary HEX"
         case .onlineCount: "open a client of the guide's first chat (/ws/chat/NAME) in this step first"
         case .lastEventID: "open an event stream and let it receive an event first"
+        case .shortPolls: "run the comparison after your prediction (compare chat …)"
         }
     }
 
@@ -99,6 +110,7 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .unmask: "take the first byte of \"payload as sent (masked)\" and the first byte of the masking key and XOR them"
         case .onlineCount: "the guide's ChatComponent starts at 0, sets onlineCount = msg.online_count on user_joined and does onlineCount-- on user_left; follow what this client received, in order"
         case .lastEventID: "an EventSource remembers the id: of the last event it received"
+        case .shortPolls: "a short poll goes out at every tick of the interval from the start to the end of the run, answered or not; count the ticks, the first one included"
         }
     }
 
@@ -108,7 +120,7 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .unmask:
             let lower = trimmed.lowercased()
             return lower.hasPrefix("0x") ? String(lower.dropFirst(2)) : lower
-        case .frameCost, .onlineCount: return trimmed.replacingOccurrences(of: " bytes", with: "")
+        case .frameCost, .onlineCount, .shortPolls: return trimmed.replacingOccurrences(of: " bytes", with: "").replacingOccurrences(of: " requests", with: "")
         case .accept, .lastEventID: return trimmed
         }
     }

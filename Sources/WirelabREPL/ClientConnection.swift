@@ -332,6 +332,8 @@ final class ClientConnection: Sendable {
     func observe(_ event: TapEvent) {
         let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         var messages: [[UInt8]] = []
+        // A poll's whole answer, once its Content-Length is in: the messages in its `messages`.
+        var polled: [[UInt8]] = []
         let lines: [String] = state.withLockedValue { state in
             state.eventsSeen += 1
             switch event {
@@ -341,7 +343,7 @@ final class ClientConnection: Sendable {
                 let lines = state.dissector.feed(direction, bytes).flatMap { event in
                     state.ledger.record(event)
                     messages += Self.incomingMessage(in: event)
-                    if kind == .longPolling { messages += Self.polledMessages(in: event, state: &state) }
+                    if kind == .longPolling || kind == .http { polled += Self.polledMessages(in: event, state: &state) }
                     return render(event, into: &state, renderer: renderer)
                 }
                 messages += state.eventData.map { Array($0.utf8) }
@@ -359,6 +361,8 @@ final class ClientConnection: Sendable {
             }
         }
         if !settings.muted && !lines.isEmpty { emit(lines) }
+        for message in polled { recordReceived(message: String(decoding: message, as: UTF8.self)) }
+        if kind == .longPolling { messages += polled }
         let listeners = listeners.withLockedValue { Array($0.values) }
         guard !listeners.isEmpty else { return }
         for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
@@ -448,11 +452,6 @@ final class ClientConnection: Sendable {
                 return items.flatMap { renderer.render(sseItem: $0) }
             }
             if kind == .webSocket { state.handshake.append(event) }
-            if direction == .down, kind == .http || kind == .longPolling,
-                let answer = try? JSON(parsing: String(decoding: body, as: UTF8.self)), case .array(let messages)? = answer["messages"] {
-                // A poll's answer holds the messages in `messages` (the HTTP twins' shape).
-                for message in messages { recordReceived(message: message.text) }
-            }
             return renderer.render(body: body, direction: direction)
         case .chunkFraming(let direction, let bytes):
             return renderer.render(chunkFraming: bytes, direction: direction)

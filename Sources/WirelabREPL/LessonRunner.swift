@@ -40,6 +40,10 @@ public enum LessonRunner {
             }
             if step.exercise != nil, let answer = await session.expectedAnswer() {
                 await type("answer \(answer)")
+                // A prediction is judged against what happens after it: do the step again.
+                if step.exercise?.isPrediction == true {
+                    for command in await session.stepCommands() { await type(command) }
+                }
             }
             if let status = await session.stepStatus(), !status.passed {
                 let lines = String(console.text.dropFirst(before)).split(separator: "\n").suffix(12).map(String.init)

@@ -32,7 +32,14 @@ extension Session {
         }
         let report = await runner.run()
         console.status(nil)
-        if !report.interrupted { settings.record(Observation(.compareRun, ["scenario": request.scenario.rawValue])) }
+        if !report.interrupted {
+            // What an exercise may ask about the run: each transport's requests, and the timing asked for.
+            var fields: [String: String?] = ["scenario": request.scenario.rawValue]
+            for result in report.results { fields["requests." + result.transport.rawValue] = String(result.measured.requests) }
+            fields["duration"] = report.options.duration.secondsText + " s"
+            fields["interval"] = report.options.interval.secondsText + " s"
+            settings.record(Observation(.compareRun, fields))
+        }
         if request.json {
             console.line(report.json.text)
         } else {

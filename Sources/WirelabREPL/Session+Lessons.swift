@@ -86,6 +86,7 @@ extension Session {
         // the steps show. Resuming mid-lesson keeps what is there.
         if step == 0 { await cleanSlate() }
         lessonPosition = LessonPosition(lesson: lesson, step: step, mark: settings.observations.mark)
+        pendingPrediction = nil
         console.line(style.bold("Lesson \(lesson.number ?? 0): \(lesson.title)"))
         if step == 0 {
             console.lines(wrapped(lesson.introduction))
@@ -143,6 +144,7 @@ extension Session {
         }
         position.step = target
         position.mark = settings.observations.mark
+        pendingPrediction = nil
         lessonPosition = position
         var progress = loadProgress()
         progress.lessons[position.lesson.id, default: .init()].step = target
@@ -164,6 +166,7 @@ extension Session {
     /// The current step's checks against what happened since it began.
     func stepStatus() -> StepStatus? {
         guard let position = lessonPosition else { return nil }
+        settlePrediction()
         let step = position.lesson.steps[position.step]
         return StepStatus(unmet: settings.observations.unmet(step.allChecks, since: position.mark))
     }
@@ -190,6 +193,12 @@ extension Session {
         }
         let value = text.trimmingCharacters(in: .whitespaces)
         guard !value.isEmpty else { throw UsageError("answer needs a value", usage: CommandHelp.named("answer")!.usage) }
+        if exercise.isPrediction {
+            // Judged against what happens next, not against a run the learner has already seen.
+            pendingPrediction = (value, settings.observations.mark)
+            console.lines(wrapped(["noted: you predict \(value) · now do it (the step's commands), then check"]))
+            return
+        }
         switch exercise.judge(value, in: settings.observations.observations, stepStart: position.mark) {
         case .correct(let working):
             settings.record(Observation(.answered, ["exercise": exercise.rawValue]))
@@ -212,6 +221,24 @@ extension Session {
             throw UsageError("no entry for \(word); the terms are: \(Glossary.entries.map(\.term).joined(separator: ", "))")
         }
         console.lines(wrapped([style.bold(entry.term) + " · " + entry.text]))
+    }
+
+    /// Judges a prediction once what it predicted has happened: right, it counts as answered;
+    /// wrong, it is explained and forgotten (predict again before the next try).
+    private func settlePrediction() {
+        guard let pending = pendingPrediction, let position = lessonPosition, let exercise = position.lesson.steps[position.step].exercise,
+            exercise.isPrediction else { return }
+        let log = settings.observations.observations
+        guard exercise.expected(in: log, stepStart: pending.mark) != nil else { return }
+        pendingPrediction = nil
+        switch exercise.judge(pending.value, in: log, stepStart: pending.mark) {
+        case .correct(let working):
+            settings.record(Observation(.answered, ["exercise": exercise.rawValue]))
+            console.lines(wrapped([style.green("your prediction was right") + " · " + working]))
+        case .wrong(let explanation):
+            console.lines(wrapped([style.yellow("your prediction was off") + " · " + explanation + " · answer again, then run it again"]))
+        case .notYet: break
+        }
     }
 
     /// `check`: what the step asks for that has not happened on the wire yet, and the nearest miss.

@@ -38,6 +38,8 @@ actor Session {
     var lessonCatalog: LessonCatalog?
     var lessonProgress: LessonProgress?
     var lessonPosition: LessonPosition?
+    /// A prediction (`answer` on a step whose question is about what comes next), waiting for it.
+    var pendingPrediction: (value: String, mark: Int)?
     /// Where progress is saved; nil keeps it in memory only.
     let progressPath: String?
     let lessonDirectory: String?

@@ -199,6 +199,16 @@ struct LessonTests {
         #expect(Exercise.onlineCount.expected(in: chat, stepStart: 0)?.answer == "-1")
         guard case .wrong = Exercise.onlineCount.judge("1", in: chat, stepStart: 0) else { Issue.record("the real count is not the page's"); return }
 
+        // A prediction counts only a run after it: stepStart is where the answer was given.
+        let runs = [
+            Observation(.compareRun, ["scenario": "chat", "requests.short_polling": "11", "duration": "10 s", "interval": "1 s"]),
+            Observation(.answered, ["exercise": "nothing"]),
+        ]
+        #expect(Exercise.shortPolls.isPrediction)
+        #expect(Exercise.shortPolls.judge("11", in: runs, stepStart: 1) == .notYet(Exercise.shortPolls.prerequisite), "a run already seen does not count")
+        guard case .correct = Exercise.shortPolls.judge("11 requests", in: runs, stepStart: 0) else { Issue.record("11 requests"); return }
+        guard case .wrong = Exercise.shortPolls.judge("10", in: runs, stepStart: 0) else { Issue.record("10 misses the first poll"); return }
+
         let events = [Observation(.event, ["client": "feed", "id": "1"]), Observation(.event, ["client": "feed", "id": "2"])]
         #expect(Exercise.lastEventID.expected(in: events, stepStart: 2)?.answer == "2", "events of earlier steps count")
     }
