@@ -89,6 +89,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
                 "online_count": "the guide's chat count on user_joined",
                 "client_id": "who joined or left, in the guide's chat",
                 "request_id": "a prediction's request_id",
+                "timestamp": "a message's \"timestamp\"",
                 "code": "a close frame's status code",
                 "fragments": "for a message sent in pieces: how many frames it took",
             ]
