@@ -345,6 +345,14 @@ actor Session {
             }
             opcode = .binary
             payloads = Array(repeating: bytes, count: copies)
+        } else if rest.hasPrefix("--text-bytes") {
+            // A text frame whose bytes you choose, checked by nobody on this side: c3 28 is not
+            // UTF-8, and a strict server fails the connection with 1007.
+            let hex = rest.dropFirst("--text-bytes".count).trimmingCharacters(in: .whitespaces)
+            guard let bytes = parseHex(hex), !hex.isEmpty else {
+                throw UsageError("--text-bytes takes hex digits in pairs, e.g. --text-bytes c328 (not UTF-8)", usage: usage)
+            }
+            payloads = Array(repeating: bytes, count: copies)
         } else if rest.hasPrefix("--fill") {
             let words = rest.dropFirst("--fill".count).drop { $0 == " " }.split(separator: " ", maxSplits: 1)
             guard let size = words.first.flatMap({ Int($0) }), size >= 0, size <= 16 << 20 else {
