@@ -248,11 +248,12 @@ extension Session {
             let seen = settings.observations.since(position.mark)
             console.line(style.yellow("not yet") + " · still to happen since this step began:")
             for check in status.unmet {
-                console.lines(wrapped(["- `\(check)`: \(check.spoken)"]).map { "  " + $0 })
+                // Indented under the list, so wrapped to the width less the indent.
+                console.lines(wrapWords("- `\(check)`: \(check.spoken)", width: settings.columns - 2, indent: "  ").map { "  " + $0 })
                 if check.kind == .answered {
                     console.line("    " + style.dim("type answer and your value"))
                 } else {
-                    console.lines(wrapped([check.shortfall(in: seen)]).map { "    " + style.dim($0) })
+                    console.lines(wrapWords(check.shortfall(in: seen), width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
                 }
             }
             console.line(style.dim("hint shows a way to get there"))
