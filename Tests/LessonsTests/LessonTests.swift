@@ -213,6 +213,14 @@ struct LessonTests {
         #expect(Exercise.lastEventID.expected(in: events, stepStart: 2)?.answer == "2", "events of earlier steps count")
     }
 
+    @Test("lessons/README.md documents every kind of check and every exercise")
+    func readmeDocumentsTheLanguage() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("lessons/README.md"), encoding: .utf8)
+        for kind in Observation.Kind.allCases { #expect(readme.contains("`\(kind.rawValue)`"), "\(kind.rawValue)") }
+        for exercise in Exercise.allCases { #expect(readme.contains("`\(exercise.rawValue)`"), "\(exercise.rawValue)") }
+    }
+
     @Test("the jargon the lessons use is explained, by its name or another spelling")
     func glossary() {
         for word in ["tap", "twin", "RSV", "rsv1", "opcode", "jitter", "event loop", "EventSource", "p50", "p95", "JWT", "1006"] {
