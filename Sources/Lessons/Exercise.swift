@@ -1,3 +1,4 @@
+import Foundation
 import WireProtocol
 
 /// A question a step asks (`Exercise: accept` in the lesson file), answered with `answer VALUE`.
@@ -14,6 +15,8 @@ public enum Exercise: String, Sendable, CaseIterable {
     case onlineCount = "online-count"
     /// Lesson 8: the Last-Event-ID an event stream will send when it reconnects.
     case lastEventID = "last-event-id"
+    /// Lesson 11: the expiry in the token the learner got, read from its claims.
+    case tokenExpiry = "token-exp"
     /// Lesson 14, a prediction: how many requests short polling will make in the next run.
     case shortPolls = "short-polls"
 
@@ -72,6 +75,10 @@ public enum Exercise: String, Sendable, CaseIterable {
                 let requests = run["requests.short_polling"] else { return nil }
             let timing = [run["duration"].map { "a \($0) run" }, run["interval"].map { "a poll every \($0)" }].compactMap { $0 }.joined(separator: " with ")
             return (requests, "short polling asks on a fixed beat, at 0, I, 2I … up to the end of the run, whether or not anything happened: \(timing.isEmpty ? "the run's length over the interval" : timing), plus the first = \(requests) requests")
+        case .tokenExpiry:
+            guard let login = log.last(where: { $0.kind == .received && $0["access_token"] != nil }), let token = login["access_token"],
+                let claims = Self.claims(ofToken: token), let exp = claims["exp"]?.numberValue else { return nil }
+            return (String(Int(exp)), "the part between the dots, base64url-decoded, is \(claims.text): exp is the expiry in seconds since 1970-01-01 UTC. Anyone who holds the token can read it; the signature only proves the server made it")
         case .lastEventID:
             guard let event = log.last(where: { $0.kind == .event && $0["id"] != nil }), let id = event["id"], let client = event["client"] else { return nil }
             return (id, "the last event \(client) received had id: \(id); an EventSource keeps the last id it saw and sends it as Last-Event-ID")
@@ -87,6 +94,7 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .onlineCount: "open a client of the guide's first chat (/ws/chat/NAME) in this step first"
         case .lastEventID: "open an event stream and let it receive an event first"
         case .shortPolls: "run the comparison after your prediction (compare chat …)"
+        case .tokenExpiry: "log in first (login alice), so that you hold a token"
         }
     }
 
@@ -97,6 +105,9 @@ public enum Exercise: String, Sendable, CaseIterable {
         var hint = ""
         if self == .accept, Handshake.isValidKey(answer) { hint = " (that is a key, not an accept value: hash the key with the GUID first)" }
         if self == .unmask, Self.bytes(given) == nil { hint = " (answer with one byte in hex, e.g. 4f)" }
+        if self == .tokenExpiry, log.last(where: { $0["access_token"] != nil })?["expires_in"] == given {
+            hint = " (that is expires_in from the login's answer: how many seconds the token lasts; exp is the moment it ends)"
+        }
         var shell = ""
         if self == .accept { shell = " In a shell: printf '%s' 'KEY258EAFA5-E914-47DA-95CA-C5AB0DC85B11' | openssl sha1 -binary | base64" }
         return .wrong("not \(answer)\(hint). Look again: \(Self.method(self)).\(shell)")
@@ -110,6 +121,7 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .unmask: "take the first byte of \"payload as sent (masked)\" and the first byte of the masking key and XOR them"
         case .onlineCount: "the guide's ChatComponent starts at 0, sets onlineCount = msg.online_count on user_joined and does onlineCount-- on user_left; follow what this client received, in order"
         case .lastEventID: "an EventSource remembers the id: of the last event it received"
+        case .tokenExpiry: "take the part between the two dots, decode it as base64url (in a shell: echo PART | tr '_-' '/+' | base64 -d; add = to a multiple of 4 if it complains), and read exp"
         case .shortPolls: "a short poll goes out at every tick of the interval from the start to the end of the run, answered or not; count the ticks, the first one included"
         }
     }
@@ -120,9 +132,19 @@ public enum Exercise: String, Sendable, CaseIterable {
         case .unmask:
             let lower = trimmed.lowercased()
             return lower.hasPrefix("0x") ? String(lower.dropFirst(2)) : lower
-        case .frameCost, .onlineCount, .shortPolls: return trimmed.replacingOccurrences(of: " bytes", with: "").replacingOccurrences(of: " requests", with: "")
+        case .frameCost, .onlineCount, .shortPolls, .tokenExpiry: return trimmed.replacingOccurrences(of: " bytes", with: "").replacingOccurrences(of: " requests", with: "")
         case .accept, .lastEventID: return trimmed
         }
+    }
+
+    /// A JWT's claims: its middle part, base64url-decoded, as JSON.
+    static func claims(ofToken token: String) -> JSON? {
+        let parts = token.split(separator: ".")
+        guard parts.count >= 2 else { return nil }
+        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        return try? JSON(parsing: String(decoding: data, as: UTF8.self))
     }
 
     /// Hex digits in pairs (spaces allowed) as bytes.

@@ -379,9 +379,11 @@ final class ClientConnection: Sendable {
         case .httpBody(.down, let bytes):
             state.pollBody += bytes
             guard let length = state.pollLength, state.pollBody.count >= length,
-                let answer = try? JSON(parsing: String(decoding: state.pollBody, as: UTF8.self)), case .array(let polled)? = answer["messages"]
+                let answer = try? JSON(parsing: String(decoding: state.pollBody, as: UTF8.self))
             else { return [] }
             state.pollBody = []
+            // An answer that is not a poll's (a login's token, an order) is a message in itself.
+            guard case .array(let polled)? = answer["messages"] else { return answer.isObject ? [Array(answer.text.utf8)] : [] }
             return polled.map { Array($0.text.utf8) }
         default: break
         }

@@ -209,6 +209,13 @@ struct LessonTests {
         guard case .correct = Exercise.shortPolls.judge("11 requests", in: runs, stepStart: 0) else { Issue.record("11 requests"); return }
         guard case .wrong = Exercise.shortPolls.judge("10", in: runs, stepStart: 0) else { Issue.record("10 misses the first poll"); return }
 
+        // The token from a login, its claims {"exp":1767229200,"sub":"alice"} in base64url.
+        let claims = Data(#"{"exp":1767229200,"sub":"alice"}"#.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let login = [Observation(.received, ["client": "http", "access_token": "eyJhbGciOiJIUzI1NiJ9.\(claims).c2ln", "expires_in": "3600"])]
+        #expect(Exercise.tokenExpiry.expected(in: login, stepStart: 1)?.answer == "1767229200", "a login of an earlier step counts")
+        guard case .wrong(let expiresIn) = Exercise.tokenExpiry.judge("3600", in: login, stepStart: 0) else { Issue.record("3600 is expires_in"); return }
+        #expect(expiresIn.contains("that is expires_in"))
+
         let events = [Observation(.event, ["client": "feed", "id": "1"]), Observation(.event, ["client": "feed", "id": "2"])]
         #expect(Exercise.lastEventID.expected(in: events, stepStart: 2)?.answer == "2", "events of earlier steps count")
     }
