@@ -42,7 +42,7 @@ struct CommandHelp: Sendable {
                 "Everything after `send ` is the message, spaces included: send hello world",
                 "A message that starts with { or [ is checked as JSON first; --raw sends it unchecked.",
                 "--binary 01ff sends the bytes 0x01 0xff in a binary frame; --text-bytes c328 sends them in a text frame, unchecked (c3 28 is not UTF-8).",
-                "--fragment 3 hello there sends one text message as 3 frames (FIN=0, continuations, FIN=1 on the last); --fragment 3 --ping … puts a ping between the first two.",
+                "--fragment 3 hello there sends one text message as 3 frames (FIN=0, continuations, FIN=1 on the last); --fragment 3 --ping … puts a ping between the first two and waits for its pong before the rest.",
                 "--fill 70000 sends a text message of that many bytes, to see the 16- and 64-bit length forms.",
                 "--fill 600 {\"type\":\"message\"} sets the JSON object's \"text\" to 600 letters (what chat endpoints read).",
                 "--repeat 20 sends the message 20 times, back to back; with --fill {…} each text starts with its number (1:, 2:, …); --every 50ms spaces them out.",

@@ -3,7 +3,8 @@ import WireProtocol
 
 /// `send --fragment N [--ping] MESSAGE`: one text message as N frames (RFC 6455 §5.4), the first
 /// with opcode text and FIN=0, then continuations, FIN=1 on the last; `--ping` puts a ping between
-/// the first two, as control frames may come between a message's fragments.
+/// the first two, as control frames may come between a message's fragments, and waits for its
+/// pong before the rest.
 extension Session {
     func sendFragmented(_ text: String, on connection: ClientConnection) async throws {
         let usage = "send --fragment N [--ping] MESSAGE"
@@ -33,7 +34,12 @@ extension Session {
         let expected = before + (ping ? 1 : 0)
         for (index, piece) in pieces.enumerated() {
             try await client.send(index == 0 ? .text : .continuation, payload: piece, fin: index == count - 1)
-            if ping && index == 0 { try await client.send(.ping, payload: Array("between fragments".utf8)) }
+            if ping && index == 0 {
+                try await client.send(.ping, payload: Array("between fragments".utf8))
+                // The pong comes back while the message is still unfinished; waiting for it keeps
+                // that visible (and the output in one order).
+                await connection.wait(upTo: .seconds(1)) { $0.framesDown > before || $0.isClosed }
+            }
         }
         if !interactive {
             await connection.wait(upTo: .seconds(3)) { $0.framesDown > expected || $0.isClosed }
