@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Lessons: their files, checks and saved progress.
-        .target(name: "Lessons", swiftSettings: swiftSettings),
+        .target(name: "Lessons", dependencies: ["WireProtocol"], swiftSettings: swiftSettings),
         // The REPL, its commands, rendering and transcript replay.
         .target(
             name: "WirelabREPL",
@@ -130,7 +130,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LessonsTests",
-            dependencies: ["Lessons"],
+            dependencies: ["Lessons", "WireProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

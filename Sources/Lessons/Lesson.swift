@@ -1,4 +1,5 @@
-/// A lesson: a Markdown file of steps, each with its text, a check and a hint.
+/// A lesson: a Markdown file of steps, each with its text, checks and a hint (lessons/README.md
+/// has the format).
 ///
 /// ```markdown
 /// # Title
@@ -6,8 +7,15 @@
 ///
 /// ## A step's heading
 /// What to do and what the learner will see, with the commands in ```wirelab blocks.
-/// Check: `ws.open`, `ws.sent.text`
+/// Check: `opened client=c1`, `received client=c1 opcode=text`
 /// Hint: what to type if stuck.
+///
+/// ## An exercise
+/// A question, or a task without the commands; the commands that solve it go in a
+/// ```wirelab solution block, shown by `hint`, not with the text.
+/// Exercise: accept
+/// Check: `closed code=1009 by=server`
+/// Hint: …
 ///
 /// ## Summary
 /// - what was learned
@@ -17,10 +25,21 @@ public struct Lesson: Sendable, Equatable {
         public var title: String
         /// The text as written, `Check:` and `Hint:` lines taken out.
         public var body: [String]
-        public var checks: [Fact]
+        public var checks: [Check]
         public var hint: String
         /// The lines of the step's ```wirelab blocks: commands a learner types.
         public var commands: [String]
+        /// The question `answer` answers, if the step asks one; its check
+        /// (`answered exercise=NAME`) is implied.
+        public var exercise: Exercise?
+        /// The lines of its ```wirelab solution blocks: a way to do a task the text leaves to the
+        /// learner. Not shown with the text; `hint` shows them.
+        public var solution: [String]
+
+        /// Every check the step must pass: its own, and the exercise's.
+        public var allChecks: [Check] {
+            checks + (exercise.map { [Check(kind: .answered, conditions: [.init(name: "exercise", comparison: .equal, value: $0.rawValue)])] } ?? [])
+        }
     }
 
     /// The file name without `.md`, e.g. `01-http-vs-websocket`.
@@ -60,22 +79,51 @@ public struct Lesson: Sendable, Equatable {
                 sawSummary = true
                 return
             }
-            var step = Step(title: current.title, body: [], checks: [], hint: "", commands: [])
-            var inBlock = false
+            var step = Step(title: current.title, body: [], checks: [], hint: "", commands: [], exercise: nil, solution: [])
+            enum Block { case none, commands, solution, other }
+            var block = Block.none
             for (offset, line) in current.body.enumerated() {
                 let number = current.line + 1 + offset
                 if line.hasPrefix("```") {
-                    inBlock = line == "```wirelab" ? true : (inBlock ? false : inBlock)
-                    step.body.append(line)
+                    let previous = block
+                    switch (block, line) {
+                    case (.none, "```wirelab"): block = .commands
+                    case (.none, "```wirelab solution"): block = .solution
+                    case (.none, _): block = .other
+                    default: block = .none
+                    }
+                    if previous != .solution && block != .solution { step.body.append(line) }
                     continue
                 }
-                if inBlock {
+                switch block {
+                case .commands:
                     step.commands.append(line)
                     step.body.append(line)
-                } else if line.hasPrefix("Check: ") {
-                    let names = line.dropFirst("Check: ".count).split(separator: ",").map { String($0).trimming(" `") }
-                    for name in names {
-                        if let fact = Fact(rawValue: name) { step.checks.append(fact) } else { problem(number, "no check named \(name); the checks are: \(Fact.allCases.map(\.rawValue).joined(separator: ", "))") }
+                    continue
+                case .solution:
+                    step.solution.append(line)
+                    continue
+                case .other:
+                    step.body.append(line)
+                    continue
+                case .none: break
+                }
+                if line.hasPrefix("Check: ") {
+                    let segments = line.dropFirst("Check: ".count).split(separator: "`", omittingEmptySubsequences: false)
+                    // Odd segments are inside backticks: `refused status=404`, `…`.
+                    let checks = segments.enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+                    if checks.isEmpty || segments.count % 2 == 0 { problem(number, "write each check in backticks: Check: `refused status=404`") }
+                    for text in checks {
+                        do {
+                            step.checks.append(try Check.parse(text))
+                        } catch {
+                            problem(number, "`\(text)`: \(error)")
+                        }
+                    }
+                } else if line.hasPrefix("Exercise: ") {
+                    let name = String(line.dropFirst("Exercise: ".count)).trimming(" `")
+                    if let exercise = Exercise(rawValue: name) { step.exercise = exercise } else {
+                        problem(number, "no exercise named \(name); the exercises are: \(Exercise.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                 } else if line.hasPrefix("Hint: ") {
                     step.hint = String(line.dropFirst("Hint: ".count))
@@ -85,7 +133,7 @@ public struct Lesson: Sendable, Equatable {
             }
             while step.body.last?.isEmpty == true { step.body.removeLast() }
             while step.body.first?.isEmpty == true { step.body.removeFirst() }
-            if step.checks.isEmpty { problem(current.line, "step \"\(step.title)\" has no Check: line") }
+            if step.allChecks.allSatisfy(\.negated) { problem(current.line, "step \"\(step.title)\" has no Check: line (or only not checks, which pass by doing nothing)") }
             if step.hint.isEmpty { problem(current.line, "step \"\(step.title)\" has no Hint: line") }
             lesson.steps.append(step)
         }

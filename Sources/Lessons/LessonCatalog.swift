@@ -38,14 +38,14 @@ public struct LessonCatalog: Sendable {
         return lessons.first { $0.id == name } ?? lessons.first { $0.id.contains(name.lowercased()) }
     }
 
-    /// The checks on the content itself: the files read cleanly, every command in a ```wirelab
-    /// block exists, and every lesson has its transcript (`transcripts/lesson-ID.md`).
+    /// The checks on the content itself: the files read cleanly (every check and exercise known),
+    /// every command in a ```wirelab block (or solution block) exists, and every lesson has its transcript (`transcripts/lesson-ID.md`).
     public func validate(knownCommands: Set<String>, transcripts: String) -> [Lesson.Problem] {
         var found = problems
         if lessons.isEmpty { found.append(Lesson.Problem(file: directory, line: 0, message: "no lessons (files named NN-name.md)")) }
         for lesson in lessons {
             for step in lesson.steps {
-                for command in step.commands where !command.trimming(" ").isEmpty {
+                for command in step.commands + step.solution where !command.trimming(" ").isEmpty {
                     let word = String(command.trimming(" ").prefix { $0 != " " })
                     let bare = word.hasSuffix(":") ? "send" : word.lowercased()
                     if !knownCommands.contains(bare) {

@@ -38,13 +38,13 @@ final class SharedSettings: Sendable {
     }
 
     /// What happened on the wire, for lesson checks.
-    private let factLog = NIOLockedValueBox(FactLog())
+    private let observationLog = NIOLockedValueBox(ObservationLog())
 
-    func record(_ fact: Fact) {
-        factLog.withLockedValue { $0.record(fact) }
+    func record(_ observation: Observation) {
+        observationLog.withLockedValue { $0.record(observation) }
     }
 
-    var facts: FactLog { factLog.withLockedValue { $0 } }
+    var observations: ObservationLog { observationLog.withLockedValue { $0 } }
 }
 
 /// One named client in the REPL: what its tap saw, taken apart, counted and printed as it happens.
@@ -76,6 +76,10 @@ final class ClientConnection: Sendable {
         var lastFrameDown: (Frame, [ProtocolViolation])?
         var closeFrameUp: Frame?
         var closeFrameDown: Frame?
+        /// Who sent the first close frame on this connection.
+        var firstCloseFrom: Direction?
+        /// The latest request's method and path (an http or polling client), for its response.
+        var lastRequest: (method: String, path: String)?
         var tcpClosed = false
         var client: WebSocketClient?
         var http: HTTPConnection?
@@ -174,6 +178,7 @@ final class ClientConnection: Sendable {
             state.tcpClosed = false
             state.closeFrameUp = nil
             state.closeFrameDown = nil
+            state.firstCloseFrom = nil
             state.refusal = nil
             state.handshake = []
             state.client = nil
@@ -182,38 +187,62 @@ final class ClientConnection: Sendable {
 
     var streamAccepted: Bool { state.withLockedValue { $0.streamAccepted } }
 
-    /// Whether a received message is a chat message (`"type":"message"`) whose `from` is not this
-    /// client: its own id is the path's last part (`/ws/chat/bob`) or the `username` query.
-    private func isFromAnother(_ payload: [UInt8]) -> Bool {
-        guard let message = try? JSON(parsing: String(decoding: payload, as: UTF8.self)),
-            message["type"]?.stringValue == "message", let from = message["from"]?.stringValue
-        else { return false }
-        let parts = target.path.split(separator: "?", maxSplits: 1)
-        let own = parts.count > 1
-            ? parts[1].split(separator: "&").first { $0.hasPrefix("username=") }.map { String($0.dropFirst("username=".count)) }
-            : parts.first?.split(separator: "/").last.map(String.init)
-        return from != own
+    /// Something a lesson's check may look for, about this client.
+    func record(_ kind: Observation.Kind, _ fields: [String: String?] = [:]) {
+        var fields = fields
+        fields["client"] = name
+        settings.record(Observation(kind, fields))
     }
 
-    /// The facts a pushed JSON message proves (a history, a notification, a job's progress, …).
-    private func recordMessageFacts(_ payload: [UInt8]) {
-        guard let message = try? JSON(parsing: String(decoding: payload, as: UTF8.self)) else { return }
-        let fact = Fact.received(type: message["type"]?.stringValue, text: message["text"]?.stringValue,
-                                 isPrediction: message["prediction"] != nil)
-        if let fact { settings.record(fact) }
+    /// A message that reached this client inside an event or a poll's answer: `received`, with
+    /// the message's own fields.
+    private func recordReceived(message text: String) {
+        let fields = Observation.messageFields(text)
+        record(.received, fields.merging(["text": fields["text"] ?? text, "length": String(text.utf8.count)]) { $1 })
     }
 
-    /// A poll's answer holds the same messages in `messages` (the HTTP twins' shape).
-    private func recordPolledFacts(_ body: [UInt8]) {
-        guard let answer = try? JSON(parsing: String(decoding: body, as: UTF8.self)),
-              case .array(let messages)? = answer["messages"] else { return }
-        for message in messages {
-            if let fact = Fact.received(type: message["type"]?.stringValue, text: message["text"]?.stringValue) { settings.record(fact) }
+    /// A frame, with what a check may ask about it (and what an exercise needs: its size on the
+    /// wire, the masking key, the first masked bytes).
+    private func record(frame: Frame, direction: Direction) {
+        var fields: [String: String?] = [
+            "opcode": Self.opcodeName(frame.opcode), "fin": frame.fin ? "1" : "0", "length": String(frame.payloadLength),
+            "form": String(frame.lengthForm.extendedLengthByteCount == 0 ? 7 : frame.lengthForm.extendedLengthByteCount * 8),
+            "wire": String(frame.header.count + frame.wirePayload.count),
+            "mask": frame.maskingKey.map { $0.map { HexDump.hex($0) }.joined() },
+            "masked": frame.maskingKey == nil ? nil : frame.wirePayload.prefix(4).map { HexDump.hex($0) }.joined(),
+        ]
+        if frame.opcode == .close { fields["code"] = frame.closeBody.map { String($0.code.code) } ?? "1005" }
+        if frame.opcode == .ping || frame.opcode == .pong { fields["text"] = String(decoding: frame.payload, as: UTF8.self) }
+        if frame.opcode == .text && frame.fin {
+            let text = String(decoding: frame.payload, as: UTF8.self)
+            for (name, value) in Observation.messageFields(text) { fields[name] = value }
+            if fields["text"] == nil { fields["text"] = text }
+        }
+        record(direction == .up ? .sent : .received, fields)
+    }
+
+    private static func opcodeName(_ opcode: Opcode) -> String {
+        switch opcode {
+        case .text: "text"
+        case .binary: "binary"
+        case .continuation: "continuation"
+        case .close: "close"
+        case .ping: "ping"
+        case .pong: "pong"
+        default: "reserved"
         }
     }
 
-    /// Something a lesson's check may look for.
-    func record(_ fact: Fact) { settings.record(fact) }
+    /// How a WebSocket connection ended, once TCP has closed: the first close frame's code and who
+    /// sent it, or 1006 when none came.
+    private func recordClosed(_ state: State) {
+        guard kind == .webSocket, state.refusal == nil, !state.handshake.isEmpty else { return }
+        let first = state.firstCloseFrom == .up ? state.closeFrameUp : state.firstCloseFrom == .down ? state.closeFrameDown : nil
+        let code = first.map { $0.closeBody.map { String($0.code.code) } ?? "1005" } ?? "1006"
+        let by = state.firstCloseFrom.map { $0 == .up ? "client" : "server" } ?? "none"
+        let clean = state.closeFrameUp != nil && state.closeFrameDown != nil
+        record(.closed, ["code": code, "by": by, "clean": clean ? "yes" : "no"])
+    }
 
     var postPath: String? {
         get { state.withLockedValue { $0.postPath } }
@@ -315,6 +344,8 @@ final class ClientConnection: Sendable {
     func observe(_ event: TapEvent) {
         let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         var messages: [[UInt8]] = []
+        // A poll's whole answer, once its Content-Length is in: the messages in its `messages`.
+        var polled: [[UInt8]] = []
         let lines: [String] = state.withLockedValue { state in
             state.eventsSeen += 1
             switch event {
@@ -324,7 +355,7 @@ final class ClientConnection: Sendable {
                 let lines = state.dissector.feed(direction, bytes).flatMap { event in
                     state.ledger.record(event)
                     messages += Self.incomingMessage(in: event)
-                    if kind == .longPolling { messages += Self.polledMessages(in: event, state: &state) }
+                    if kind == .longPolling || kind == .http { polled += Self.polledMessages(in: event, state: &state) }
                     return render(event, into: &state, renderer: renderer)
                 }
                 messages += state.eventData.map { Array($0.utf8) }
@@ -337,10 +368,13 @@ final class ClientConnection: Sendable {
                     lines += parser.finish().flatMap { renderer.render(sseItem: $0) }
                     state.sse = nil
                 }
+                recordClosed(state)
                 return lines + closingSummary(state)
             }
         }
         if !settings.muted && !lines.isEmpty { emit(lines) }
+        for message in polled { recordReceived(message: String(decoding: message, as: UTF8.self)) }
+        if kind == .longPolling { messages += polled }
         let listeners = listeners.withLockedValue { Array($0.values) }
         guard !listeners.isEmpty else { return }
         for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
@@ -357,9 +391,11 @@ final class ClientConnection: Sendable {
         case .httpBody(.down, let bytes):
             state.pollBody += bytes
             guard let length = state.pollLength, state.pollBody.count >= length,
-                let answer = try? JSON(parsing: String(decoding: state.pollBody, as: UTF8.self)), case .array(let polled)? = answer["messages"]
+                let answer = try? JSON(parsing: String(decoding: state.pollBody, as: UTF8.self))
             else { return [] }
             state.pollBody = []
+            // An answer that is not a poll's (a login's token, an order) is a message in itself.
+            guard case .array(let polled)? = answer["messages"] else { return answer.isObject ? [Array(answer.text.utf8)] : [] }
             return polled.map { Array($0.text.utf8) }
         default: break
         }
@@ -380,6 +416,7 @@ final class ClientConnection: Sendable {
         switch event {
         case .httpHead(let direction, let head):
             var lines = renderer.render(head: head, direction: direction)
+            if direction == .up, case .request(let method, let path, _) = head.startLine { state.lastRequest = (method, path) }
             guard kind == .webSocket else {
                 // An event stream's request and response heads are its handshake, for `handshake`:
                 // the latest attempt's (each reconnection sends a new request).
@@ -387,12 +424,16 @@ final class ClientConnection: Sendable {
                     if direction == .up { state.handshake = [event] } else { state.handshake.append(event) }
                 }
                 if direction == .down {
-                    if kind == .http { settings.record(.httpResponse) }
+                    let status = head.status.map { String($0) }
+                    if kind == .http { record(.http, ["method": state.lastRequest?.method, "path": state.lastRequest?.path, "status": status]) }
                     state.responsesDown += 1
                     state.lastResponseCloses = head.field("Connection")?.lowercased() == "close"
+                    if kind == .eventStream {
+                        let type = head.field("Content-Type").map { String($0.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces) }
+                        record(.stream, ["path": state.lastRequest?.path, "status": status, "content-type": type])
+                    }
                     if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
                         state.streamAccepted = head.status == 200
-                        if head.status == 200 { settings.record(.sseOpen) }
                         state.sse = SSEParser()
                         lines.append("   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it"))
                     }
@@ -400,7 +441,13 @@ final class ClientConnection: Sendable {
                 return lines
             }
             state.handshake.append(event)
-            if direction == .down { settings.record(head.status == 101 ? .webSocketOpened : .upgradeRefused) }
+            if direction == .down {
+                if head.status == 101 {
+                    record(.opened, ["path": target.path, "key": state.requestKey])
+                } else {
+                    record(.refused, ["path": target.path, "status": head.status.map { String($0) }])
+                }
+            }
             if head.status == 101 {
                 lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
                 lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
@@ -416,14 +463,15 @@ final class ClientConnection: Sendable {
                 state.sseEvents += items.filter { if case .event = $0 { true } else { false } }.count
                 state.eventData += items.compactMap { if case .event(let event) = $0 { event.data } else { nil } }
                 for case .event(let event) in items {
-                    settings.record(.sseEvent)
-                    recordMessageFacts(Array(event.data.utf8))
+                    let type = Observation.messageFields(event.data)["type"]
+                    let lines = String(event.data.split(separator: "\n", omittingEmptySubsequences: false).count)
+                    record(.event, ["id": event.lastEventID.isEmpty ? nil : event.lastEventID, "event": event.type, "type": type, "lines": lines])
+                    recordReceived(message: event.data)
                 }
                 state.sse = parser
                 return items.flatMap { renderer.render(sseItem: $0) }
             }
             if kind == .webSocket { state.handshake.append(event) }
-            if direction == .down, kind == .http || kind == .longPolling { recordPolledFacts(body) }
             return renderer.render(body: body, direction: direction)
         case .chunkFraming(let direction, let bytes):
             return renderer.render(chunkFraming: bytes, direction: direction)
@@ -438,21 +486,9 @@ final class ClientConnection: Sendable {
             }
             if frame.opcode == .close {
                 if direction == .up { state.closeFrameUp = frame } else { state.closeFrameDown = frame }
-                if state.closeFrameUp != nil && state.closeFrameDown != nil { settings.record(.closeCompleted) }
-                if direction == .down, frame.closeBody?.code == .policyViolation { settings.record(.closedForPolicy) }
+                if state.firstCloseFrom == nil { state.firstCloseFrom = direction }
             }
-            switch (direction, frame.opcode) {
-            case (.up, .text): settings.record(.textSent)
-            case (.up, .binary): settings.record(.binarySent)
-            case (.down, .text):
-                settings.record(.textReceived)
-                if isFromAnother(frame.payload) { settings.record(.messageFromAnother) }
-                recordMessageFacts(frame.payload)
-            case (.up, .ping): settings.record(.pingSent)
-            case (.down, .pong): settings.record(.pongReceived)
-            default: break
-            }
-            if direction == .up, frame.payloadLength >= 126 { settings.record(.longFrameSent) }
+            record(frame: frame, direction: direction)
             if !settings.pingsShown, violations.isEmpty {
                 // The server's ping gets one line; the pong that answers it, none.
                 if direction == .down, frame.opcode == .ping {
@@ -463,6 +499,13 @@ final class ClientConnection: Sendable {
             }
             return renderer.render(frame: frame, direction: direction, violations: violations)
         case .reassembled(let direction, let opcode, let payload, let fragments):
+            var fields: [String: String?] = ["opcode": Self.opcodeName(opcode), "fin": "1", "length": String(payload.count), "fragments": String(fragments)]
+            if opcode == .text {
+                let text = String(decoding: payload, as: UTF8.self)
+                for (name, value) in Observation.messageFields(text) { fields[name] = value }
+                if fields["text"] == nil { fields["text"] = text }
+            }
+            record(direction == .up ? .sent : .received, fields)
             return renderer.render(reassembled: opcode, payload: payload, fragments: fragments, direction: direction)
         case .undecodable(let direction, let reason, let bytes):
             return renderer.render(undecodable: reason, bytes: bytes, direction: direction)

@@ -1,4 +1,5 @@
 import Comparison
+import Lessons
 import LabServer
 import WireClient
 import WireProtocol
@@ -62,7 +63,14 @@ extension Session {
     }
 
     private func show(_ report: ComparisonReport, json: Bool) {
-        if !report.interrupted { settings.record(.comparisonRun) }
+        if !report.interrupted {
+            // What an exercise may ask about the run: each transport's requests, and the timing asked for.
+            var fields: [String: String?] = ["scenario": report.scenario.rawValue]
+            for result in report.results { fields["requests." + result.transport.rawValue] = String(result.measured.requests) }
+            fields["duration"] = report.options.duration.secondsText + " s"
+            fields["interval"] = report.options.interval.secondsText + " s"
+            settings.record(Observation(.compareRun, fields))
+        }
         if json {
             console.line(report.json.text)
         } else {
@@ -113,7 +121,7 @@ extension Session {
         let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
         console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
-        settings.record(.messageCompared)
+        connection.record(.compared)
     }
 
     /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a

@@ -1,4 +1,5 @@
 import Foundation
+import Lessons
 import LabServer
 import WireClient
 import WireProtocol
@@ -221,7 +222,7 @@ extension Session {
                 if let token { headers.append(("Authorization", "Bearer " + token)) }
                 if !connection.lastEventID.isEmpty {
                     headers.append(("Last-Event-ID", connection.lastEventID))
-                    connection.record(.sseResumed)
+                    connection.record(.resumed, ["last-event-id": connection.lastEventID])
                 }
                 let response = try? await http.request(method: "GET", path: target.path, headers: headers)
                 // An answer that is not an event stream (a 204 included) stops an EventSource for good.

@@ -1,15 +1,22 @@
 import Foundation
+import LabServer
 import Lessons
 import WireProtocol
 
-/// `lessons`, `lesson N`, `next`, `back`, `hint`, `check`, `lesson reset`: stepping through the
-/// guide in the REPL. A step's check looks at what the wire did since the step began.
+/// `lessons`, `lesson N`, `next`, `back`, `hint`, `check`, `answer`, `lesson reset`: stepping
+/// through the guide in the REPL. A step's checks look at what the wire did since the step began.
 extension Session {
     struct LessonPosition {
         var lesson: Lesson
         var step: Int
-        /// Facts recorded from here on count for this step.
+        /// Observations recorded from here on count for this step.
         var mark: Int
+    }
+
+    /// Whether the current step's checks hold, and which do not.
+    struct StepStatus {
+        var unmet: [Check]
+        var passed: Bool { unmet.isEmpty }
     }
 
     private func catalog() -> LessonCatalog {
@@ -56,7 +63,7 @@ extension Session {
     }
 
     /// `lesson N|NAME` or `lesson reset`
-    func startLesson(_ words: [String]) throws {
+    func startLesson(_ words: [String]) async throws {
         let usage = CommandHelp.named("lesson")!.usage
         guard let first = words.first else { throw UsageError("lesson takes a number or a name; lessons lists them", usage: usage) }
         if first == "reset" {
@@ -64,7 +71,8 @@ extension Session {
             var progress = loadProgress()
             progress.lessons[position.lesson.id] = nil
             saveProgress(progress)
-            lessonPosition = LessonPosition(lesson: position.lesson, step: 0, mark: settings.facts.mark)
+            await cleanSlate()
+            lessonPosition = LessonPosition(lesson: position.lesson, step: 0, mark: settings.observations.mark)
             console.line("\(position.lesson.title): progress cleared, back to the first step")
             showStep()
             return
@@ -74,10 +82,54 @@ extension Session {
         }
         let entry = loadProgress().lessons[lesson.id]
         let step = min(entry?.step ?? 0, lesson.steps.count - 1)
-        lessonPosition = LessonPosition(lesson: lesson, step: step, mark: settings.facts.mark)
+        // A lesson starts from a known state: what an earlier lesson left open would change what
+        // the steps show. Resuming mid-lesson keeps what is there.
+        if step == 0 { await cleanSlate() }
+        lessonPosition = LessonPosition(lesson: lesson, step: step, mark: settings.observations.mark)
+        pendingPrediction = nil
         console.line(style.bold("Lesson \(lesson.number ?? 0): \(lesson.title)"))
-        if step == 0 { console.lines(wrapped(lesson.introduction)) } else { console.line("(back where you were: step \(step + 1))") }
+        if step == 0 {
+            console.lines(wrapped(lesson.introduction))
+        } else {
+            console.line("(back where you were: step \(step + 1); the clients of earlier steps may be gone: lesson reset starts over)")
+        }
         showStep()
+    }
+
+    /// Clients closed, the default view, logged out, every endpoint on and nothing blocked, the
+    /// broadcast settings as the lab started; says what it changed.
+    private func cleanSlate() async {
+        var changed: [String] = []
+        let closed = await forgetClients()
+        if !closed.isEmpty { changed.append("closed \(closed.joined(separator: ", "))") }
+        if settings.view != .frames || compareEverySend {
+            settings.view = .frames
+            compareEverySend = false
+            changed.append("view frames (every header explained)")
+        }
+        if token != nil {
+            token = nil
+            loggedInAs = nil
+            changed.append("logged out")
+        }
+        if let lab {
+            let off = lab.registry.endpoints.map(\.name).filter { !lab.registry.isEnabled($0) }
+            for name in off { try? lab.registry.setEnabled(name, true) }
+            if !off.isEmpty { changed.append("\(off.joined(separator: ", ")) on again") }
+            let blocked = EndpointRegistry.BlockedTransport.allCases.filter { lab.registry.isBlocked($0) }
+            for transport in blocked { lab.registry.setBlocked(transport, false) }
+            if !blocked.isEmpty { changed.append("unblocked") }
+            if let start = labStart,
+                lab.context.broadcastMode != start.mode || lab.context.slowReaders != start.slowReaders
+                    || lab.context.outboundBudget.limit != start.budget || lab.context.messageRate != start.rate {
+                lab.context.broadcastMode = start.mode
+                lab.context.slowReaders = start.slowReaders
+                lab.context.outboundBudget.limit = start.budget
+                lab.context.messageRate = start.rate
+                changed.append("broadcast and rate as the lab started")
+            }
+        }
+        if !changed.isEmpty { console.line(style.dim("(a clean start: " + changed.joined(separator: " · ") + ")")) }
     }
 
     /// `next` / `back`
@@ -93,7 +145,8 @@ extension Session {
             console.line(style.dim("(step \(position.step + 1) is not checked yet; check says what is missing. Moving on anyway.)"))
         }
         position.step = target
-        position.mark = settings.facts.mark
+        position.mark = settings.observations.mark
+        pendingPrediction = nil
         lessonPosition = position
         var progress = loadProgress()
         progress.lessons[position.lesson.id, default: .init()].step = target
@@ -104,17 +157,107 @@ extension Session {
     /// `hint`
     func showHint() throws {
         guard let position = lessonPosition else { throw UsageError("no lesson is running") }
-        console.lines(wrapped(["hint: " + position.lesson.steps[position.step].hint]))
+        let step = position.lesson.steps[position.step]
+        console.lines(wrapped(["hint: " + step.hint]))
+        if !step.solution.isEmpty {
+            console.line("one way to do it:")
+            console.lines(step.solution.map { "    " + $0 })
+        }
     }
 
-    /// `check`: what the step asks for that has not happened on the wire yet.
-    func checkStep() throws {
-        guard let position = lessonPosition else { throw UsageError("no lesson is running; lessons lists them") }
+    /// The current step's checks against what happened since it began.
+    func stepStatus() -> StepStatus? {
+        guard let position = lessonPosition else { return nil }
+        settlePrediction()
         let step = position.lesson.steps[position.step]
-        let missing = settings.facts.missing(step.checks, since: position.mark)
-        guard missing.isEmpty else {
+        return StepStatus(unmet: settings.observations.unmet(step.allChecks, since: position.mark))
+    }
+
+    /// The current step's lines to type: its commands, else its solution (for `lessons --check`).
+    func stepCommands() -> [String] {
+        guard let position = lessonPosition else { return [] }
+        let step = position.lesson.steps[position.step]
+        return step.commands + step.solution
+    }
+
+    /// What the current step's question's answer is in this session, if it asks one and the
+    /// session has done what it is about (for `lessons --check`, which answers from the session).
+    func expectedAnswer() -> String? {
+        guard let position = lessonPosition, let exercise = position.lesson.steps[position.step].exercise else { return nil }
+        return exercise.expected(in: settings.observations.observations, stepStart: position.mark)?.answer
+    }
+
+    /// `answer VALUE`: the step's question, judged from this session.
+    func answer(_ text: String) throws {
+        guard let position = lessonPosition else { throw UsageError("no lesson is running; answer replies to a lesson step's question") }
+        guard let exercise = position.lesson.steps[position.step].exercise else {
+            throw UsageError("this step asks no question; check says whether it is done")
+        }
+        let value = text.trimmingCharacters(in: .whitespaces)
+        guard !value.isEmpty else { throw UsageError("answer needs a value", usage: CommandHelp.named("answer")!.usage) }
+        if exercise.isPrediction {
+            // Judged against what happens next, not against a run the learner has already seen.
+            pendingPrediction = (value, settings.observations.mark)
+            console.lines(wrapped(["noted: you predict \(value) · now do it (the step's commands), then check"]))
+            return
+        }
+        switch exercise.judge(value, in: settings.observations.observations, stepStart: position.mark) {
+        case .correct(let working):
+            settings.record(Observation(.answered, ["exercise": exercise.rawValue]))
+            console.lines(wrapped([style.green("right") + " · " + working]))
+        case .wrong(let explanation):
+            console.lines(wrapped([style.yellow("not quite") + " · " + explanation]))
+        case .notYet(let first):
+            console.lines(wrapped(["nothing to answer about yet: " + first]))
+        }
+    }
+
+    /// `explain [TERM]`: the glossary.
+    func explain(_ text: String) throws {
+        let word = text.trimmingCharacters(in: .whitespaces)
+        guard !word.isEmpty else {
+            console.lines(wrapped(["terms: " + Glossary.entries.map(\.term).joined(separator: ", ") + " · explain TERM says what one means"]))
+            return
+        }
+        guard let entry = Glossary.lookup(word) else {
+            throw UsageError("no entry for \(word); the terms are: \(Glossary.entries.map(\.term).joined(separator: ", "))")
+        }
+        console.lines(wrapped([style.bold(entry.term) + " · " + entry.text]))
+    }
+
+    /// Judges a prediction once what it predicted has happened: right, it counts as answered;
+    /// wrong, it is explained and forgotten (predict again before the next try).
+    private func settlePrediction() {
+        guard let pending = pendingPrediction, let position = lessonPosition, let exercise = position.lesson.steps[position.step].exercise,
+            exercise.isPrediction else { return }
+        let log = settings.observations.observations
+        guard exercise.expected(in: log, stepStart: pending.mark) != nil else { return }
+        pendingPrediction = nil
+        switch exercise.judge(pending.value, in: log, stepStart: pending.mark) {
+        case .correct(let working):
+            settings.record(Observation(.answered, ["exercise": exercise.rawValue]))
+            console.lines(wrapped([style.green("your prediction was right") + " · " + working]))
+        case .wrong(let explanation):
+            console.lines(wrapped([style.yellow("your prediction was off") + " · " + explanation + " · answer again, then run it again"]))
+        case .notYet: break
+        }
+    }
+
+    /// `check`: what the step asks for that has not happened on the wire yet, and the nearest miss.
+    func checkStep() throws {
+        guard let position = lessonPosition, let status = stepStatus() else { throw UsageError("no lesson is running; lessons lists them") }
+        guard status.passed else {
+            let seen = settings.observations.since(position.mark)
             console.line(style.yellow("not yet") + " · still to happen since this step began:")
-            for fact in missing { console.line("  - \(fact.explanation)") }
+            for check in status.unmet {
+                // Indented under the list, so wrapped to the width less the indent.
+                console.lines(wrapWords("- `\(check)`: \(check.spoken)", width: settings.columns - 2, indent: "  ").map { "  " + $0 })
+                if check.kind == .answered {
+                    console.line("    " + style.dim("type answer and your value"))
+                } else {
+                    console.lines(wrapWords(check.shortfall(in: seen), width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
+                }
+            }
             console.line(style.dim("hint shows a way to get there"))
             return
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Lessons
 import WireClient
 import WireProtocol
@@ -36,6 +37,7 @@ extension Session {
                 let delay = backoff.delay(beforeAttempt: attempt, random: randomness.unit())
                 connection.reconnecting = "reconnecting (attempt \(attempt)/\(backoff.maxAttempts))"
                 emit([style.yellow("\(name) \(end.summary)") + " · reconnecting in \(delay.spoken) (attempt \(attempt)/\(backoff.maxAttempts))"])
+                connection.record(.reconnecting, ["attempt": String(attempt), "delay": delay.secondsText])
                 try? await Task.sleep(for: delay)
                 guard connection.backoff != nil, !connection.closedByUser else { return }
                 let key = randomness.requestKey()
@@ -79,7 +81,7 @@ extension Session {
         emit(["\(connection.name) · sending \(messages.count) queued message\(messages.count == 1 ? "" : "s"), oldest first"])
         do {
             try await client.sendTexts(messages)
-            connection.record(.queueFlushed)
+            connection.record(.flushed, ["messages": String(messages.count)])
         } catch {
             // The new connection died at once: they wait for the next one, in the same order.
             for message in messages.reversed() { connection.putBack(message) }
@@ -205,5 +207,13 @@ extension Session {
         let what = kind == .pingFrame ? "a ping frame (the server must answer with a pong)" : "the text ping (the application must answer pong)"
         console.line("\(connection.name) · heartbeat: \(what) every \(interval.spoken); no answer within \(heartbeat.timeout.spoken) and the connection counts as dead")
         if !wasOn { startHeartbeat(connection) }
+    }
+}
+
+extension Duration {
+    /// Seconds as a check compares them: `2`, or `1.184` (to the millisecond).
+    var secondsText: String {
+        let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1000 == 0 ? String(milliseconds / 1000) : String(format: "%.3f", Double(milliseconds) / 1000)
     }
 }

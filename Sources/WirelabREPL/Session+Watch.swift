@@ -41,7 +41,7 @@ final class Watcher: Sendable {
             switch kind {
             case .patterns:
                 let outputs = watch.withLockedValue { $0.offer(message, at: ContinuousClock.now - started) }
-                if !outputs.isEmpty { client.record(.watchShown) }
+                if !outputs.isEmpty { client.record(.watchShown, ["watch": name]) }
                 show(render(outputs))
             case .plot(let field):
                 guard let value = message[field]?.numberValue else { return }
@@ -61,7 +61,7 @@ final class Watcher: Sendable {
                     try? await Task.sleep(for: .milliseconds(20))
                     let outputs = watch.withLockedValue { $0.tick(at: ContinuousClock.now - started) }
                     if !outputs.isEmpty {
-                        client.record(.watchShown)
+                        client.record(.watchShown, ["watch": name])
                         show(render(outputs))
                     }
                 }

@@ -41,9 +41,14 @@ actor Session {
     var lessonCatalog: LessonCatalog?
     var lessonProgress: LessonProgress?
     var lessonPosition: LessonPosition?
+    /// A prediction (`answer` on a step whose question is about what comes next), waiting for it.
+    var pendingPrediction: (value: String, mark: Int)?
     /// Where progress is saved; nil keeps it in memory only.
     let progressPath: String?
     let lessonDirectory: String?
+
+    /// The lab's broadcast settings when the session began, restored when a lesson starts.
+    let labStart: (mode: BroadcastMode, slowReaders: SlowReaderPolicy, budget: Int, rate: MessageRate?)?
 
     /// In scripts, holds each client's lines so that output order does not depend on timing.
     private let collator: OutputCollator?
@@ -57,6 +62,7 @@ actor Session {
         self.progressPath = progressPath
         self.lessonDirectory = lessonDirectory
         self.lab = lab
+        self.labStart = lab.map { ($0.context.broadcastMode, $0.context.slowReaders, $0.context.outboundBudget.limit, $0.context.messageRate) }
         self.labAddress = labAddress
         self.collator = interactive ? nil : OutputCollator(base: console)
         self.console = collator ?? console
@@ -123,11 +129,13 @@ actor Session {
         case "compare": try await compare(try splitWords(rest))
         case "queue": try showQueue()
         case "lessons": listLessons()
-        case "lesson": try startLesson(try splitWords(rest))
+        case "lesson": try await startLesson(try splitWords(rest))
         case "next": try moveStep(by: 1)
         case "back": try moveStep(by: -1)
         case "hint": try showHint()
         case "check": try checkStep()
+        case "answer": try answer(rest)
+        case "explain": try explain(rest)
         case "block", "unblock": try block(word == "block", try splitWords(rest))
         case "watch": try watch(try splitWords(rest))
         case "watches": listWatchers()
@@ -315,6 +323,7 @@ actor Session {
             console.line("\(connection.name) is not connected: queued (\(waiting) waiting) · it goes out when \(connection.name) is back; see queue")
             return
         }
+        if text.hasPrefix("--fragment") { return try await sendFragmented(text, on: connection) }
         let client = try requireOpen(connection)
         var rest = Substring(text)
         var copies = 1
@@ -343,6 +352,14 @@ actor Session {
                 throw UsageError("--binary takes hex digits in pairs, e.g. --binary 01ff", usage: usage)
             }
             opcode = .binary
+            payloads = Array(repeating: bytes, count: copies)
+        } else if rest.hasPrefix("--text-bytes") {
+            // A text frame whose bytes you choose, checked by nobody on this side: c3 28 is not
+            // UTF-8, and a strict server fails the connection with 1007.
+            let hex = rest.dropFirst("--text-bytes".count).trimmingCharacters(in: .whitespaces)
+            guard let bytes = parseHex(hex), !hex.isEmpty else {
+                throw UsageError("--text-bytes takes hex digits in pairs, e.g. --text-bytes c328 (not UTF-8)", usage: usage)
+            }
             payloads = Array(repeating: bytes, count: copies)
         } else if rest.hasPrefix("--fill") {
             let words = rest.dropFirst("--fill".count).drop { $0 == " " }.split(separator: " ", maxSplits: 1)
@@ -790,6 +807,28 @@ actor Session {
             if now == last { return }
             last = now
         }
+    }
+
+    /// A clean slate for a lesson: every client closed (1000, quietly) and forgotten, numbering from
+    /// c1 again, watches stopped. - Returns: the names of the clients that were closed.
+    func forgetClients() async -> [String] {
+        let names = clients.filter { !$0.isClosed }.map(\.name)
+        let wasMuted = settings.muted
+        settings.muted = true
+        for watcher in watchers { watcher.stop() }
+        watchers = []
+        for connection in clients where !connection.isClosed {
+            connection.closedByUser = true
+            try? await connection.client?.close(code: 1000, reason: "")
+            await connection.http?.close(grace: .milliseconds(200))
+            await connection.wait(upTo: .seconds(1)) { $0.isClosed }
+        }
+        clients = []
+        current = nil
+        lastAttempt = nil
+        nextNumber = 1
+        settings.muted = wasMuted
+        return names
     }
 
     /// Closes every open client with 1001 "going away", as a browser does when a page closes.

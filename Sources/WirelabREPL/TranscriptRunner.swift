@@ -76,7 +76,8 @@ public enum TranscriptRunner {
 
     /// Runs the transcript's inputs in a fresh deterministic session.
     /// - Returns: the output of each step, port redacted.
-    static func run(_ transcript: Transcript) async throws -> [[String]] {
+    /// A fresh lab on port 0 with every source of nondeterminism fixed, and no saved state.
+    static func deterministicOptions() -> REPLOptions {
         var options = REPLOptions()
         options.lab?.port = 0
         // Timestamps from a clock that starts at a fixed instant and ticks 1 ms per reading.
@@ -90,6 +91,11 @@ public enum TranscriptRunner {
         options.historyPath = nil
         // Each transcript starts with no lesson progress, and leaves none behind.
         options.progressPath = nil
+        return options
+    }
+
+    static func run(_ transcript: Transcript) async throws -> [[String]] {
+        let options = deterministicOptions()
         let console = CaptureConsole()
         let session = try await REPL.start(options, console: console, style: Styler(enabled: false), interactive: false)
         let port = session.labAddress?.port
