@@ -166,7 +166,7 @@ struct CommandHelp: Sendable {
         ("measuring", ["compare"]),
         ("the lab", ["endpoints", "enable", "disable", "set", "block", "unblock"]),
         ("other clients' traffic", ["tap", "untap", "peer"]),
-        ("lessons", ["lessons", "lesson", "check", "hint", "next", "back"]),
+        ("lessons", ["lessons", "lesson", "check", "answer", "hint", "next", "back", "explain"]),
         ("the session", ["wait", "clear", "help", "quit"]),
     ]
 
