@@ -412,49 +412,63 @@ final class ClientConnection: Sendable {
         }
     }
 
+    /// An HTTP head: shown, and what it tells the lessons, `handshake` and the stream parser.
+    /// (A function of its own, with the start line and status read once: in `render`, the
+    /// optimiser of Swift 6.3.1 crashed on this code.)
+    private func renderHead(_ head: HTTPHead, direction: Direction, event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
+        var lines = renderer.render(head: head, direction: direction)
+        let startLine = head.startLine
+        let status = head.status
+        if direction == .up, case .request(let method, let path, _) = startLine { state.lastRequest = (method, path) }
+        guard kind == .webSocket else {
+            // An event stream's request and response heads are its handshake, for `handshake`:
+            // the latest attempt's (each reconnection sends a new request).
+            if kind == .eventStream {
+                if direction == .up { state.handshake = [event] } else { state.handshake.append(event) }
+            }
+            if direction == .down { lines += noteResponse(head, into: &state) }
+            return lines
+        }
+        state.handshake.append(event)
+        if direction == .down {
+            if status == 101 {
+                record(.opened, ["path": target.path, "key": state.requestKey])
+            } else {
+                record(.refused, ["path": target.path, "status": status.map { String($0) }])
+            }
+        }
+        if status == 101 {
+            lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
+            lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
+        } else if direction == .down {
+            state.refusal = head
+        }
+        return lines
+    }
+
+    /// What an HTTP or event-stream client's response head tells the lessons and the stream
+    /// parser. (Its own function: in `render`, the optimiser of Swift 6.3.1 crashed on it.)
+    private func noteResponse(_ head: HTTPHead, into state: inout State) -> [String] {
+        let status = head.status
+        let contentType = head.field("Content-Type")
+        let statusText = status.map { String($0) }
+        if kind == .http { record(.http, ["method": state.lastRequest?.method, "path": state.lastRequest?.path, "status": statusText]) }
+        state.responsesDown += 1
+        state.lastResponseCloses = head.field("Connection")?.lowercased() == "close"
+        if kind == .eventStream {
+            let type = contentType.map { String($0.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces) }
+            record(.stream, ["path": state.lastRequest?.path, "status": statusText, "content-type": type])
+        }
+        guard contentType?.hasPrefix("text/event-stream") == true else { return [] }
+        state.streamAccepted = status == 200
+        state.sse = SSEParser()
+        return ["   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it")]
+    }
+
     private func render(_ event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
         switch event {
         case .httpHead(let direction, let head):
-            var lines = renderer.render(head: head, direction: direction)
-            if direction == .up, case .request(let method, let path, _) = head.startLine { state.lastRequest = (method, path) }
-            guard kind == .webSocket else {
-                // An event stream's request and response heads are its handshake, for `handshake`:
-                // the latest attempt's (each reconnection sends a new request).
-                if kind == .eventStream {
-                    if direction == .up { state.handshake = [event] } else { state.handshake.append(event) }
-                }
-                if direction == .down {
-                    let status = head.status.map { String($0) }
-                    if kind == .http { record(.http, ["method": state.lastRequest?.method, "path": state.lastRequest?.path, "status": status]) }
-                    state.responsesDown += 1
-                    state.lastResponseCloses = head.field("Connection")?.lowercased() == "close"
-                    if kind == .eventStream {
-                        let type = head.field("Content-Type").map { String($0.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces) }
-                        record(.stream, ["path": state.lastRequest?.path, "status": status, "content-type": type])
-                    }
-                    if head.field("Content-Type")?.hasPrefix("text/event-stream") == true {
-                        state.streamAccepted = head.status == 200
-                        state.sse = SSEParser()
-                        lines.append("   " + style.dim("an event stream: the body never ends; each line below is shown raw, then what an SSE parser makes of it"))
-                    }
-                }
-                return lines
-            }
-            state.handshake.append(event)
-            if direction == .down {
-                if head.status == 101 {
-                    record(.opened, ["path": target.path, "key": state.requestKey])
-                } else {
-                    record(.refused, ["path": target.path, "status": head.status.map { String($0) }])
-                }
-            }
-            if head.status == 101 {
-                lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
-                lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
-            } else if direction == .down {
-                state.refusal = head
-            }
-            return lines
+            return renderHead(head, direction: direction, event: event, into: &state, renderer: renderer)
         case .httpBody(let direction, let body):
             if direction == .down, var parser = state.sse {
                 let items = parser.feed(body)
