@@ -59,8 +59,9 @@ struct AuthLimitsTests {
     func expiredTokenClosesTheConnection(path: String) async throws {
         let (lab, port) = try await startLab(only: ["auth", "notifications"])
         defer { Task { await lab.stop() } }
-        // JWT expiry is in whole seconds: two seconds leaves at least one.
-        let token = try await lab.context.auth.issue(for: LabUser.demo[0], lifetime: 2)
+        // JWT expiry is in whole seconds: four leave at least three to connect and authenticate,
+        // even on a machine busy with the rest of the suite.
+        let token = try await lab.context.auth.issue(for: LabUser.demo[0], lifetime: 4)
         let client: JSONClient
         if path == "/ws/secure" {
             client = try await JSONClient.connect(port: port, path: path)
@@ -69,7 +70,7 @@ struct AuthLimitsTests {
         } else {
             client = try await JSONClient.connect(port: port, path: "\(path)?token=\(token)")
         }
-        let error = try await client.next(type: "error", timeout: .seconds(5))
+        let error = try await client.next(type: "error", timeout: .seconds(8))
         #expect(error["error"]?.stringValue?.hasPrefix("your token expired at ") == true, "\(error.text)")
         #expect(await eventually { client.closeCode != nil })
         #expect(client.closeCode == 1008)

@@ -65,16 +65,20 @@ struct ComparisonTests {
         let (lab, port) = try await startLab()
         defer { Task { await lab.stop() } }
         var options = Self.quickOptions()
+        // Polls a second apart, so that a push has half a second to beat a poll even when the
+        // whole test suite shares this process's threads.
+        options.duration = .seconds(4)
+        options.interval = .seconds(1)
         options.count = 4
         options.randomArrivals = false
         let report = await ComparisonRunner(
             scenario: .chat, options: options, target: ComparisonTarget(host: "127.0.0.1", port: port), randomness: Randomness(.seeded(1))
         ).run()
         let byTransport = Dictionary(uniqueKeysWithValues: report.results.map { ($0.transport, $0) })
-        // Messages at 0.25, 0.75, 1.25 and 1.75 s of a 2 s run, polls every 0.5 s from 0: each
-        // message waits a quarter of a second for the next poll, and the first poll finds nothing.
+        // Messages at 0.5, 1.5, 2.5 and 3.5 s of a 4 s run, polls every second from 0: each
+        // message waits half a second for the next poll, and the first poll finds nothing.
         let polled = try #require(byTransport[.shortPolling])
-        #expect(polled.measured.requests == 5)  // at 0, 0.5, 1, 1.5 and 2 s
+        #expect(polled.measured.requests == 5)  // at 0, 1, 2, 3 and 4 s
         #expect(polled.deliveries.emptyResponses == 1)
         #expect(polled.deliveries.delivered == 4)
         // Timing is the machine's: compare the transports with each other, not with a clock.
