@@ -14,7 +14,7 @@ STAGES = [
     ("lessons", "lessons"),
     ("pty", "pseudo-terminal"),
     ("capture", "capture checks"),
-    ("browser", "browser (Chromium)"),
+    ("browser", "Chromium"),
     ("load", "load test"),
 ]
 
