@@ -122,6 +122,10 @@ final class ClientConnection: Sendable {
     private let state = NIOLockedValueBox(State())
     /// Where this client's lines go: straight to the terminal, or held by an ``OutputCollator``.
     private let emit: @Sendable ([String]) -> Void
+    /// Held while an event is counted and its lines emitted, so that a script waiting for a
+    /// frame (``framesDown``) never runs ahead of the frame's lines: in a transcript they are
+    /// held before the script's next line of output releases them.
+    private let publishing = NIOLock()
     private let style: Styler
     private let settings: SharedSettings
     /// A first message worth sending on this endpoint, for the "open" line.
@@ -303,9 +307,10 @@ final class ClientConnection: Sendable {
         }
     }
     var handshake: [WireEvent] { state.withLockedValue { $0.handshake } }
-    var framesDown: Int { state.withLockedValue { $0.framesDown } }
-    var eventsSeen: Int { state.withLockedValue { $0.eventsSeen } }
-    var isClosed: Bool { state.withLockedValue { $0.tcpClosed } }
+    // What a script waits on is read under `publishing`: a frame counts once its lines are out.
+    var framesDown: Int { publishing.withLock { state.withLockedValue { $0.framesDown } } }
+    var eventsSeen: Int { publishing.withLock { state.withLockedValue { $0.eventsSeen } } }
+    var isClosed: Bool { publishing.withLock { state.withLockedValue { $0.tcpClosed } } }
 
     var stateDescription: String {
         state.withLockedValue { state in
@@ -342,6 +347,16 @@ final class ClientConnection: Sendable {
 
     /// The tap sink: runs on the connection's event loop, in wire order.
     func observe(_ event: TapEvent) {
+        let messages = publishing.withLock { dissect(event) }
+        let listeners = listeners.withLockedValue { Array($0.values) }
+        guard !listeners.isEmpty else { return }
+        for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
+            for listener in listeners { listener(message) }
+        }
+    }
+
+    /// Takes an event apart, counts it and prints it. - Returns: the messages it carried, for listeners.
+    private func dissect(_ event: TapEvent) -> [[UInt8]] {
         let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         var messages: [[UInt8]] = []
         // A poll's whole answer, once its Content-Length is in: the messages in its `messages`.
@@ -375,11 +390,7 @@ final class ClientConnection: Sendable {
         if !settings.muted && !lines.isEmpty { emit(lines) }
         for message in polled { recordReceived(message: String(decoding: message, as: UTF8.self)) }
         if kind == .longPolling { messages += polled }
-        let listeners = listeners.withLockedValue { Array($0.values) }
-        guard !listeners.isEmpty else { return }
-        for message in messages.compactMap({ try? JSON(parsing: String(decoding: $0, as: UTF8.self)) }) {
-            for listener in listeners { listener(message) }
-        }
+        return messages
     }
 
     /// The messages of a whole long-poll answer (`{"messages":[…],…}`), once all of it is in.

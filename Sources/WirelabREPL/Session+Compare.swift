@@ -103,7 +103,12 @@ extension Session {
         // Over HTTP, on the kept-alive http client: the same request, and for a conversation the
         // poll that reads the message back (HTTP cannot push it).
         let httpBefore = client(named: "http")?.ledger ?? ByteLedger()
+        let framesBeforeCopy = connection.framesDown
         let posted = try await exchange(method: "POST", path: twin.post, body: message, token: nil)
+        if twin.poll != nil {
+            // The posted copy reaches the WebSocket member too; shown before the poll, on every run.
+            await connection.wait(upTo: .seconds(2)) { $0.framesDown > framesBeforeCopy || $0.isClosed }
+        }
         var httpTime = client(named: "http")?.lastRoundTrip
         var label = "POST \(twin.post)"
         if let poll = twin.poll {
