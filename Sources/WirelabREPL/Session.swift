@@ -40,7 +40,11 @@ actor Session {
     // Lessons: see Session+Lessons.swift.
     var lessonCatalog: LessonCatalog?
     var lessonProgress: LessonProgress?
-    var lessonPosition: LessonPosition?
+    var lessonPosition: LessonPosition? {
+        didSet { if lessonPosition != nil { finishedLesson = nil } }
+    }
+    /// The lesson whose summary was shown last: `back` from there returns to its last step.
+    var finishedLesson: Lesson?
     /// A prediction (`answer` on a step whose question is about what comes next), waiting for it.
     var pendingPrediction: (value: String, mark: Int)?
     /// Where progress is saved; nil keeps it in memory only.
