@@ -118,6 +118,8 @@ extension Session {
             let off = lab.registry.endpoints.map(\.name).filter { !lab.registry.isEnabled($0) }
             for name in off { try? lab.registry.setEnabled(name, true) }
             if !off.isEmpty { changed.append("\(off.joined(separator: ", ")) on again") }
+            // Lessons ship orders by number: each starts with the shop as the lab opened it.
+            if lab.context.orders.reset() { changed.append("orders 1-3 pending again") }
             let blocked = EndpointRegistry.BlockedTransport.allCases.filter { lab.registry.isBlocked($0) }
             for transport in blocked { lab.registry.setBlocked(transport, false) }
             if !blocked.isEmpty { changed.append("unblocked") }
