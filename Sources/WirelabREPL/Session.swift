@@ -841,8 +841,7 @@ actor Session {
         let names = clients.filter { !$0.isClosed }.map(\.name)
         let wasMuted = settings.muted
         settings.muted = true
-        for watcher in watchers { watcher.stop() }
-        watchers = []
+        stop(watchers)
         for connection in clients where !connection.isClosed {
             connection.closedByUser = true
             try? await connection.client?.close(code: 1000, reason: "")
@@ -860,7 +859,7 @@ actor Session {
     /// Closes every open client with 1001 "going away", as a browser does when a page closes.
     func closeAll() async {
         settings.muted = true
-        for watcher in watchers { watcher.stop() }
+        stop(watchers)
         for connection in clients where !connection.isClosed {
             connection.closedByUser = true  // nothing reconnects or polls again
             try? await connection.client?.close(code: 1001, reason: "client leaving")
