@@ -271,7 +271,10 @@ extension Session {
             for check in status.unmet {
                 // Indented under the list, so wrapped to the width less the indent.
                 console.lines(wrapWords("- `\(check)`: \(check.spoken)", width: settings.columns - 2, indent: "  ").map { "  " + $0 })
-                if check.kind == .answered {
+                if check.kind == .answered, let pending = pendingPrediction {
+                    // A prediction is judged by the run that follows it, never by one already on screen.
+                    console.lines(wrapWords("your prediction \(pending.value) is noted: run the step's commands (after the answer) to have it judged", width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
+                } else if check.kind == .answered {
                     console.line("    " + style.dim("type answer and your value"))
                 } else {
                     console.lines(wrapWords(check.shortfall(in: seen), width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
