@@ -11,6 +11,12 @@ public final class Randomness: Sendable {
         generator = NIOLockedValueBox(entropy.makeGenerator())
     }
 
+    /// A source of its own, seeded from this one: for work that runs beside others (a client's
+    /// reconnections), so that its draws do not depend on which of them the scheduler runs first.
+    public func fork() -> Randomness {
+        Randomness(.seeded(generator.withLockedValue { $0.next() }))
+    }
+
     public func requestKey() -> String {
         generator.withLockedValue { generator in Handshake.makeKey(using: &generator) }
     }

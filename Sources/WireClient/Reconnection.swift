@@ -9,8 +9,8 @@ public struct Backoff: Sendable, Equatable {
     public var base: Duration = .seconds(1)
     public var cap: Duration = .seconds(30)
     public var maxAttempts = 10
-    /// 0 for none; 0.2 spreads each delay over ±20 %.
-    public var jitter = 0.0
+    /// 0 for none; 0.2 (the default, as a good client has it) spreads each delay over ±20 %.
+    public var jitter = 0.2
 
     public init() {}
 

@@ -10,7 +10,8 @@ extension Session {
     /// (see ``ConnectionEnd/shouldReconnect``). It runs beside the commands, not inside one.
     func superviseReconnects(_ connection: ClientConnection) {
         let emit = emitter(for: connection.name)
-        let randomness = self.randomness
+        // Drawn now, in command order: two clients coming back at once draw from their own sources.
+        let randomness = self.randomness.fork()
         let style = self.style
         Task.detached {
             await Self.supervise(connection, emit: emit, randomness: randomness, style: style)
@@ -95,22 +96,29 @@ extension Session {
         let style = self.style
         Task.detached {
             while let heartbeat = connection.heartbeat, !connection.closedByUser {
-                // Wait out the interval, but notice at once when the settings change.
+                if connection.isClosed && (connection.backoff == nil || connection.reconnecting == "gave up") { return }
+                // The interval runs from when the connection is open: a fresh one is not pinged at once.
+                guard let client = connection.client, !connection.isClosed else {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                // Wait out the interval, but notice at once when the settings or the connection change.
                 let due = ContinuousClock.now + heartbeat.interval
-                while ContinuousClock.now < due, connection.heartbeat == heartbeat {
+                while ContinuousClock.now < due, connection.heartbeat == heartbeat, connection.client === client, !connection.isClosed {
                     try? await Task.sleep(for: min(.milliseconds(100), due - ContinuousClock.now))
                 }
-                guard connection.heartbeat == heartbeat else { continue }  // changed meanwhile
-                if connection.isClosed && (connection.backoff == nil || connection.reconnecting == "gave up") { return }
-                guard let client = connection.client, !connection.isClosed else { continue }
+                guard connection.heartbeat == heartbeat, connection.client === client, !connection.isClosed else { continue }
                 let sentAt = ContinuousClock.now
                 switch heartbeat.kind {
                 case .pingFrame: try? await client.send(.ping, payload: Array("heartbeat".utf8))
                 case .text: try? await client.send(.text, payload: Array("ping".utf8))
                 }
                 try? await Task.sleep(for: heartbeat.timeout)
-                if connection.client === client, !connection.isClosed, (connection.lastPongAt ?? sentAt) <= sentAt {
-                    emit([style.red("\(connection.name) heartbeat") + " · no answer within \(heartbeat.timeout.spoken): the connection is dead, though TCP has not noticed; dropping it"])
+                // A heartbeat switched off (or changed) meanwhile judges nothing.
+                if connection.heartbeat == heartbeat, connection.client === client, !connection.isClosed, (connection.lastPongAt ?? sentAt) <= sentAt {
+                    // Said as the rule is: other traffic (echo's "Echo: ping") is not the answer.
+                    let answer = heartbeat.kind == .text ? "no \"pong\"" : "no pong frame"
+                    emit([style.red("\(connection.name) heartbeat") + " · \(answer) within \(heartbeat.timeout.spoken): the connection counts as dead, though TCP has not noticed; dropping it"])
                     connection.record(.heartbeatDropped)
                     await client.drop()
                 }
