@@ -92,7 +92,7 @@ public final class Meter: Sendable {
     /// Each connection has its own dissector (and SSE parser): they read one byte stream each.
     private func sink(for role: Role, eventStream: Bool) -> TapSink {
         struct Reader {
-            var dissector = WireDissector()
+            var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
             var sse = SSEParser()
         }
         counts.withLockedValue { $0[role]!.connections += 1 }
