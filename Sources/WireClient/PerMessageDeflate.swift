@@ -86,7 +86,7 @@ final class FrameDeflater: ChannelOutboundHandler {
         }
         do {
             if !inMessage { frame.rsv1 = true }
-            var payload = frame.unmaskedData
+            var payload = frame.data  // not yet masked: NIO's encoder masks on the way out
             var compressed = try payload.compressStream(with: compressor, flush: .sync, allocator: context.channel.allocator)
             if frame.fin {
                 compressed = compressed.getSlice(at: compressed.readerIndex, length: compressed.readableBytes - 4) ?? compressed

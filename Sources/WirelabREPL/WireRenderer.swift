@@ -195,7 +195,7 @@ struct WireRenderer {
             }
         }
         lines += payloadLines(frame)
-        if frame.isMasked && !frame.wirePayload.isEmpty {
+        if frame.isMasked && !frame.wirePayload.isEmpty && frame.compression == nil {
             lines[lines.count - 1] += style.dim("  ← unmasked: byte i XOR key[i mod 4]")
         }
         lines += violations.map(warning)
@@ -257,6 +257,7 @@ struct WireRenderer {
         var lines = [
             pad + "compressed".padding(byteColumn) + HexDump.compact(payload.prefix(16))
                 + (payload.count > 16 ? style.dim(" … (\(payload.count) bytes)") : "") + (payload.isEmpty ? "(no bytes)" : "")
+                + (frame.isMasked && !payload.isEmpty ? style.dim("  ← unmasked: byte i XOR key[i mod 4]") : "")
         ]
         guard frame.fin else {
             lines.append(pad + style.dim("  ↳ DEFLATE data, inflated once the message's last frame is in"))
