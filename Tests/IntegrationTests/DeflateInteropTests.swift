@@ -1,3 +1,4 @@
+import Comparison
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
@@ -72,6 +73,32 @@ import WireProtocol
             #expect(chattyUp[1].wirePayload.count == chattyUp[0].wirePayload.count, "no context takeover: the same message costs the same")
         } else {
             #expect(chattyUp[1].wirePayload.count < chattyUp[0].wirePayload.count / 2, "context takeover: the second copy is a back-reference")
+        }
+    }
+}
+
+/// `compare --deflate`: the WebSocket run's payload is what the wire carried, compressed.
+@Suite struct DeflateComparisonTests {
+    @Test func compareWithDeflateCountsCompressedPayload() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        for deflate in [false, true] {
+            var request = try ComparisonRequest(parsing: ["echo", "--count", "5"])
+            request.options.deflate = deflate
+            let report = await ComparisonRunner(
+                scenario: request.scenario, options: request.options, target: ComparisonTarget(host: "127.0.0.1", port: port),
+                randomness: Randomness(.seeded(1))
+            ).run()
+            let webSocket = try #require(report.results.first { $0.transport == .webSocket })
+            if deflate {
+                #expect(webSocket.measured.inflatedPayload > 0)
+                // The wire's payload: the compressed messages, and the close frames' codes.
+                #expect(webSocket.measured.compressedPayload <= webSocket.measured.payload(.up) + webSocket.measured.payload(.down))
+                #expect(webSocket.measured.payload(.up) + webSocket.measured.payload(.down) - webSocket.measured.compressedPayload <= 4)
+                #expect(report.table(width: 400).contains { $0.hasPrefix("WebSocket payload with permessage-deflate:") })
+            } else {
+                #expect(webSocket.measured.inflatedPayload == 0)
+            }
         }
     }
 }
