@@ -298,7 +298,7 @@ struct WireRenderer {
         }
         var size = "\(frame.wireSize) B"
         if let compression = frame.compression, let inflated = compression.inflated {
-            size += " (payload \(frame.wirePayload.count) deflated from \(inflated.count))"
+            size += " (message: \(compression.compressedBytes) B deflated from \(inflated.count))"
         }
         return "\(arrow(direction)) \(kind) · \(size) · " + fitted(summary, after: "→ \(client) \(kind) · \(size) · ")
     }
