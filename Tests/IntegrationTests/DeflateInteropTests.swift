@@ -77,6 +77,61 @@ import WireProtocol
     }
 }
 
+/// The same against aiohttp (`compress=15` as a client; `WebSocketResponse(compress=True)` as a server).
+@Suite struct AiohttpDeflateInteropTests {
+    @Test func aiohttpClientCompressesWithTheLab() async throws {
+        let python = try Paths.python()
+        let (lab, port) = try await startLab(only: ["echo"])
+        defer { Task { await lab.stop() } }
+        let chatty = String(repeating: "price WIRE 101.5 EUR; ", count: 20)
+        let client = try ChildProcess(python, ["\(Paths.peers)/aiohttp_peer.py", "client", "ws://127.0.0.1:\(port)/ws/echo", chatty, chatty, "hi", ""])
+        #expect(await client.waitForExit() == 0, "stderr: \(client.stderr)")
+        #expect(client.stdout.contains(#"{"extensions": "permessage-deflate"}"#), "stdout: \(client.stdout)")
+        #expect(client.stdout.components(separatedBy: "Echo: " + chatty).count == 3, "stdout: \(client.stdout)")
+        #expect(client.stdout.contains(#"{"reply": "Echo: hi"}"#))
+        #expect(client.stdout.contains(#"{"reply": "Echo: "}"#))
+    }
+
+    @Test func tappedClientCompressesWithAnAiohttpServer() async throws {
+        let python = try Paths.python()
+        let server = try ChildProcess(python, ["\(Paths.peers)/aiohttp_peer.py", "server"])
+        defer { server.closeInput() }
+        #expect(await server.waitFor("\n"), "server stderr: \(server.stderr)")
+        let port = try #require(Int(server.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let tapped = NIOLockedValueBox<[TapEvent]>([])
+        let outcome = try await WebSocketClient.connect(
+            to: try WebSocketTarget(parsing: "ws://127.0.0.1:\(port)/", lab: nil),
+            requestKey: Handshake.sampleKey, randomness: Randomness(.seeded(3)), deflate: DeflateOffer()
+        ) { event in tapped.withLockedValue { $0.append(event) } }
+        guard case .open(let client) = outcome else {
+            Issue.record("aiohttp refused the upgrade")
+            return
+        }
+        var frames = client.frames.makeAsyncIterator()
+        let chatty = String(repeating: "price WIRE 101.5 EUR; ", count: 20)
+        for message in [chatty, chatty, "hello from Swift"] {
+            try await client.send(.text, payload: Array(message.utf8))
+            #expect(await frames.next().map { String(buffer: $0.unmaskedData) } == message)
+        }
+        try await client.close(code: 1000, reason: "done")
+        await client.waitUntilClosed()
+        var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
+        var events: [WireEvent] = []
+        for case .bytes(let direction, let bytes) in tapped.withLockedValue({ $0 }) {
+            events += dissector.feed(direction, bytes)
+        }
+        #expect(dissector.deflate != nil, "aiohttp accepted the offer")
+        let dataFrames = events.compactMap { event -> (Direction, Frame, [ProtocolViolation])? in
+            guard case .frame(let direction, let frame, let violations) = event, frame.opcode.isData else { return nil }
+            return (direction, frame, violations)
+        }
+        #expect(dataFrames.count == 6)
+        #expect(dataFrames.allSatisfy { $0.2.isEmpty }, "\(dataFrames.flatMap(\.2))")
+        #expect(dataFrames.filter { $0.0 == .down }.allSatisfy { $0.1.rsv1 && $0.1.compression?.inflated != nil }, "aiohttp compressed its answers")
+        #expect(dataFrames.filter { $0.0 == .down }.map { $0.1.messageData } == [chatty, chatty, "hello from Swift"].map { Array($0.utf8) })
+    }
+}
+
 /// `compare --deflate`: the WebSocket run's payload is what the wire carried, compressed.
 @Suite struct DeflateComparisonTests {
     @Test func compareWithDeflateCountsCompressedPayload() async throws {
