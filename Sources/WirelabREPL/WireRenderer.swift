@@ -38,7 +38,11 @@ struct WireRenderer {
         case .unrecognised: kind = "HTTP head"
         }
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
-        guard view != .quiet else { return [headline] }
+        guard view != .quiet else {
+            // The one header that changes every frame after it: an agreed permessage-deflate.
+            guard head.status == 101, let agreed = head.field("Sec-WebSocket-Extensions") else { return [headline] }
+            return [headline, pad + "Sec-WebSocket-Extensions: " + Self.visible(agreed) + style.dim(" · data frames may be compressed (RSV1=1)")]
+        }
         var lines = [headline]
         let upgrade = head.field("Upgrade") != nil || head.status == 101
         for line in head.lines {
