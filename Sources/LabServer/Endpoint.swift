@@ -86,6 +86,8 @@ public struct WebSocketSession: Sendable {
     let beforeClose: BeforeClose
     /// Work in hand that a close waits for, and whether the lab's close is out.
     public let lifecycle: ConnectionLifecycle
+    /// True once when a failure was armed for this endpoint (``EndpointRegistry/armFault(_:)``).
+    let takeFault: @Sendable () -> Bool
     /// The close code and reason the connection ends with once the session returns (after its
     /// queued replies have gone out); nil for a normal close.
     let closing = NIOLockedValueBox<(code: WebSocketErrorCode, reason: String)?>(nil)
@@ -98,7 +100,7 @@ public struct WebSocketSession: Sendable {
 
     /// Whole messages, fragments joined, no larger than the lab's message limit.
     public func messages() -> SessionMessages {
-        SessionMessages(base: inbound.messages(maxSize: lab.limits.maxMessageSize), lifecycle: lifecycle)
+        SessionMessages(base: inbound.messages(maxSize: lab.limits.maxMessageSize), lifecycle: lifecycle, takeFault: takeFault)
     }
 
     /// Incoming messages parsed as JSON. A message that is not JSON (or is binary) gets a
@@ -150,10 +152,12 @@ public struct SessionMessages: AsyncSequence, Sendable {
 
     let base: WebSocketInboundMessageStream
     let lifecycle: ConnectionLifecycle
+    let takeFault: @Sendable () -> Bool
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: WebSocketInboundMessageStream.AsyncIterator
         let lifecycle: ConnectionLifecycle
+        let takeFault: @Sendable () -> Bool
         var holding = false
 
         public mutating func next() async throws -> WebSocketMessage? {
@@ -162,14 +166,24 @@ public struct SessionMessages: AsyncSequence, Sendable {
                 lifecycle.handled()
             }
             let message = try await base.next()
+            if message != nil, takeFault() {
+                lifecycle.handled()
+                throw HandlerFault()
+            }
             holding = message != nil
             return message
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), lifecycle: lifecycle)
+        AsyncIterator(base: base.makeAsyncIterator(), lifecycle: lifecycle, takeFault: takeFault)
     }
+}
+
+/// The failure `fault NAME` arms: an error no handler expects, as a bug would throw. The
+/// WebSocket library answers a handler that throws with 1011 "internal error".
+public struct HandlerFault: Error, CustomStringConvertible {
+    public var description: String { "a failure armed with `fault` (a handler bug on demand)" }
 }
 
 /// Work to finish before the lab closes a connection of its own accord, so that a close frame

@@ -29,6 +29,25 @@ public final class EndpointRegistry: Sendable {
     }
     public let connections: LiveConnections
 
+    /// Endpoints whose handler is to fail on the next message it reads (`fault NAME` in the
+    /// REPL): a bug made on demand, so that 1011 "internal error" can be seen on the wire.
+    private let faults = NIOLockedValueBox<Set<String>>([])
+
+    /// Arms one failure of `name`'s handler: the next message any of its connections reads makes
+    /// the handler throw, and the server closes that connection with 1011.
+    public func armFault(_ name: String) throws {
+        guard endpoint(named: name) != nil else { throw UnknownEndpoint(name: name, known: endpoints.map(\.name)) }
+        faults.withLockedValue { _ = $0.insert(name) }
+    }
+
+    /// The endpoints with a failure armed.
+    public var armedFaults: [String] { faults.withLockedValue { $0.sorted() } }
+
+    /// True once, after ``armFault(_:)``: the failure is used up by the message that meets it.
+    func takeFault(_ name: String) -> Bool {
+        faults.withLockedValue { $0.remove(name) != nil }
+    }
+
     public struct UnknownEndpoint: Error, CustomStringConvertible {
         public let name: String
         public let known: [String]

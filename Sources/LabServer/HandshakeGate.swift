@@ -63,7 +63,8 @@ extension EndpointRegistry {
             let sent = versions.isEmpty ? "none" : versions.joined(separator: ", ")
             return .refuse(
                 .upgradeRequired,
-                headers: [("Sec-WebSocket-Version", "13")],
+                // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to.
+                headers: [("Sec-WebSocket-Version", "13"), ("Upgrade", "websocket")],
                 body: "This server speaks WebSocket version 13 (RFC 6455); the request asked for \(sent).\n"
             )
         }
@@ -168,7 +169,8 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
         var headers = HTTPHeaders(extraHeaders)
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "Connection", value: "close")
+        // A sender of Upgrade lists it in Connection too (RFC 9110 §7.8), so that proxies drop it.
+        headers.add(name: "Connection", value: headers.contains(name: "Upgrade") ? "Upgrade, close" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)

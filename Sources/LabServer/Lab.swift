@@ -162,7 +162,8 @@ public final class Lab: Sendable {
                     try await registry.connections.run(endpoint: endpoint.name, close: close, drop: { try? await channel.close() }) {
                         let session = WebSocketSession(
                             parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
-                            logger: context.logger, beforeClose: beforeClose, lifecycle: lifecycle
+                            logger: context.logger, beforeClose: beforeClose, lifecycle: lifecycle,
+                            takeFault: { registry.takeFault(endpoint.name) }
                         )
                         try await route.session(session)
                         if let ending = session.closing.withLockedValue({ $0 }) {

@@ -122,7 +122,11 @@ public struct Check: Sendable, Equatable, CustomStringConvertible {
         }
         let matching = observations.filter(matches).count
         if matching > 0 { return "happened \(matching) of the \(count) times asked" }
-        guard let near = observations.last(where: { $0.kind == kind }) else { return "nothing of the kind yet: \(kind.explanation)" }
+        // The nearest miss: the observation of the kind that fails the fewest conditions (the latest of those).
+        let misses = observations.filter { $0.kind == kind }.map { observation in (observation, conditions.count { !$0.holds(for: observation) }) }
+        guard let fewest = misses.map(\.1).min(), let near = misses.last(where: { $0.1 == fewest })?.0 else {
+            return "nothing of the kind yet: \(kind.explanation)"
+        }
         let failed = conditions.first { !$0.holds(for: near) }!
         let actual = near[failed.name].map { "\(failed.name) was \($0)" } ?? "it had no \(failed.name)"
         return "nearest: \(near) · \(actual), wanted \(failed.spoken)"

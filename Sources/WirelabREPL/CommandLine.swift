@@ -111,6 +111,9 @@ struct CommandHelp: Sendable {
         .init(name: "disable", usage: "disable NAME",
               summary: "switch a lab endpoint off; its connections are closed with 1001",
               details: ["New upgrades to it are refused with 503 until you enable it again."]),
+        .init(name: "fault", usage: "fault [NAME]",
+              summary: "make an endpoint's handler fail on the next message it reads, as a bug would (1011)",
+              details: ["The server closes that one connection with 1011 internal error; the endpoint stays on. fault alone lists what is armed."]),
         .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off · set pings quiet|shown · set deflate on|off",
               summary: "how the lab broadcasts and how fast it lets a client send; whether the current client reconnects; its heartbeat; whether it reads",
               details: [
@@ -168,7 +171,7 @@ struct CommandHelp: Sendable {
         ("HTTP and tokens", ["http", "login", "logout"]),
         ("what is shown", ["view", "watch", "watches", "unwatch", "plot"]),
         ("measuring", ["compare"]),
-        ("the lab", ["endpoints", "enable", "disable", "set", "block", "unblock"]),
+        ("the lab", ["endpoints", "enable", "disable", "fault", "set", "block", "unblock"]),
         ("other clients' traffic", ["tap", "untap", "peer"]),
         ("lessons", ["lessons", "lesson", "check", "answer", "hint", "next", "back", "explain"]),
         ("the session", ["wait", "clear", "help", "quit"]),

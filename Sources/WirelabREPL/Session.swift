@@ -120,6 +120,7 @@ actor Session {
         case "view": try setView(try splitWords(rest))
         case "endpoints": listEndpoints()
         case "enable", "disable": try await toggle(word == "enable", try splitWords(rest))
+        case "fault": try fault(try splitWords(rest))
         case "wait": try await wait(try splitWords(rest))
         case "set": try await set(try splitWords(rest))
         case "http": try await http(rest)
@@ -616,6 +617,27 @@ actor Session {
         let closing = live == 0 ? "" : " · closing \(live) live connection\(live == 1 ? "" : "s") with 1001 going away"
         console.line("\(name) is off · new upgrades get 503" + closing)
         await lab.registry.connections.closeAll(endpoint: name, code: .goingAway, reason: EndpointRegistry.switchedOffReason(name))
+    }
+
+    /// `fault NAME`: the endpoint's handler fails on the next message it reads, as a bug would.
+    private func fault(_ words: [String]) throws {
+        let usage = CommandHelp.named("fault")!.usage
+        let lab = try requireLab()
+        guard !words.isEmpty else {
+            let armed = lab.registry.armedFaults
+            console.line(armed.isEmpty ? "no failure is armed; fault NAME arms one" : "armed: " + armed.joined(separator: ", "))
+            return
+        }
+        guard words.count == 1, let name = words.first else { throw UsageError("fault needs one endpoint name", usage: usage) }
+        do {
+            try lab.registry.armFault(name)
+        } catch let error as EndpointRegistry.UnknownEndpoint {
+            throw UsageError(error.description, usage: usage)
+        }
+        console.line(
+            "\(name) · armed: its handler throws an error it does not expect on the next message it reads, "
+                + "and the server closes that connection with 1011 internal error"
+        )
     }
 
     private func set(_ words: [String]) async throws {

@@ -34,6 +34,9 @@ import WireProtocol
         let path = try await target.path(for: "conf\(SessionNumbers.next())", on: lab)
         let head = try await expectRefusal(RawHTTP.upgradeRequest(path: path, port: lab.port, version: version), status: 426, port: lab.port)
         #expect(head.field("Sec-WebSocket-Version") == "13")
+        // RFC 9110 §15.5.22 and §7.8: a 426 says what to upgrade to, and lists Upgrade in Connection.
+        #expect(head.field("Upgrade") == "websocket")
+        #expect(head.field("Connection") == "Upgrade, close")
     }
 
     @Test("POST instead of GET: 405 with Allow: GET", arguments: Target.allCases)

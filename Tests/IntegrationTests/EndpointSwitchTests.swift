@@ -101,3 +101,57 @@ import WireProtocol
         await room.close()
     }
 }
+
+/// `fault NAME`: a handler bug on demand, so that 1011 can be seen live.
+@Suite struct HandlerFaultTests {
+    @Test func anArmedFaultClosesTheNextConnectionThatSendsWith1011AndIsUsedUp() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        let first = try await JSONClient.connect(port: port, path: "/ws/echo")
+        try await first.sendText("before")
+        #expect(try await first.nextText() == "Echo: before")
+
+        try lab.registry.armFault("echo")
+        #expect(lab.registry.armedFaults == ["echo"])
+        // Another endpoint's connections are not touched by echo's fault.
+        let other = try await JSONClient.connect(port: port, path: "/ws/7")
+        try await other.send(.obj(("text", "x")))
+        _ = try await other.next()
+
+        try await first.sendText("now")
+        #expect(await first.waitForClose() == 1011)
+        #expect(lab.registry.armedFaults.isEmpty)
+        #expect(other.closeCode == nil)
+
+        // Used up: the endpoint stays on and the next connection is answered as usual.
+        let second = try await JSONClient.connect(port: port, path: "/ws/echo")
+        try await second.sendText("after")
+        #expect(try await second.nextText() == "Echo: after")
+        await second.close()
+        await other.close()
+    }
+
+    @Test func aChatHandlerThatFailsFreesItsNameAndTheOthersGoOn() async throws {
+        let (lab, port) = try await startLab()
+        defer { Task { await lab.stop() } }
+        let alice = try await JSONClient.connect(port: port, path: "/ws/chat/alice")
+        try await alice.syncWithSession()
+        let bob = try await JSONClient.connect(port: port, path: "/ws/chat/bob")
+        try await bob.syncWithSession()
+        try lab.registry.armFault("chat")
+        try await alice.send(.obj(("text", "boom")))
+        #expect(await alice.waitForClose() == 1011)
+        try await bob.send(.obj(("text", "still here")))
+        #expect(try await bob.next(type: "message")["text"] == "still here")
+        let again = try await JSONClient.connect(port: port, path: "/ws/chat/alice")
+        try await again.syncWithSession()
+        await again.close()
+        await bob.close()
+    }
+
+    @Test func anUnknownEndpointIsNamed() async throws {
+        let (lab, _) = try await startLab()
+        defer { Task { await lab.stop() } }
+        #expect(throws: EndpointRegistry.UnknownEndpoint.self) { try lab.registry.armFault("nope") }
+    }
+}

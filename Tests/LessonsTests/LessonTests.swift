@@ -159,6 +159,11 @@ struct LessonTests {
         let shortfall = refused.shortfall(in: [Observation(.refused, ["client": "c2", "path": "/ws/x", "status": "403"])])
         #expect(shortfall == "nearest: refused client=c2 path=/ws/x status=403 · status was 403, wanted status is 404")
         #expect(refused.shortfall(in: []).hasPrefix("nothing of the kind yet"))
+        // Nearest is the one that misses fewest conditions, not the latest: c4's 1007 is one name off, c5's 1011 two things.
+        let closed = try Check.parse("closed client=garbled code=1007 by=server")
+        let c4 = Observation(.closed, ["client": "c4", "code": "1007", "by": "server"])
+        let c5 = Observation(.closed, ["client": "c5", "code": "1011", "by": "server"])
+        #expect(closed.shortfall(in: [c4, c5]) == "nearest: \(c4) · client was c4, wanted client is garbled")
         #expect(try Check.parse("received text=\"hi bob\"").holds(for: [Observation(.received, ["text": "hi bob"])]))
     }
 

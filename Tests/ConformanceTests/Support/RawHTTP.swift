@@ -47,7 +47,9 @@ enum RawHTTP {
         let length = head.contentLength ?? 0
         let deadline = ContinuousClock.now + timeout
         var serverClosed = false
-        while !serverClosed, body.count < length || head.field("Connection")?.lowercased() == "close" {
+        // Connection is a list of options ("Upgrade, close" on a 426).
+        let closes = (head.field("Connection") ?? "").split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+        while !serverClosed, body.count < length || closes {
             switch await socket.read(before: deadline) {
             case .bytes(let bytes): body += bytes
             case .end: serverClosed = true
