@@ -65,6 +65,8 @@ final class ClientConnection: Sendable {
     let target: WebSocketTarget
     /// The Sec-WebSocket-Key of the latest handshake (each reconnection sends a fresh one).
     var requestKey: String { state.withLockedValue { $0.requestKey } }
+    /// What its handshake agreed for permessage-deflate (nil: none).
+    var agreedDeflate: DeflateParameters? { state.withLockedValue { $0.dissector.deflate } }
 
     private struct State {
         var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
