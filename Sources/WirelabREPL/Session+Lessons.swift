@@ -11,6 +11,8 @@ extension Session {
         var step: Int
         /// Observations recorded from here on count for this step.
         var mark: Int
+        /// `next` on a last step not passed warns once; the second `next` finishes the lesson.
+        var warnedBeforeFinishing = false
     }
 
     /// Whether the current step's checks hold, and which do not.
@@ -116,6 +118,8 @@ extension Session {
             let off = lab.registry.endpoints.map(\.name).filter { !lab.registry.isEnabled($0) }
             for name in off { try? lab.registry.setEnabled(name, true) }
             if !off.isEmpty { changed.append("\(off.joined(separator: ", ")) on again") }
+            // Lessons ship orders by number: each starts with the shop as the lab opened it.
+            if lab.context.orders.reset() { changed.append("orders 1-3 pending again") }
             let blocked = EndpointRegistry.BlockedTransport.allCases.filter { lab.registry.isBlocked($0) }
             for transport in blocked { lab.registry.setBlocked(transport, false) }
             if !blocked.isEmpty { changed.append("unblocked") }
@@ -134,18 +138,33 @@ extension Session {
 
     /// `next` / `back`
     func moveStep(by offset: Int) throws {
+        if lessonPosition == nil, offset < 0, let lesson = finishedLesson {
+            // From a lesson's summary, back returns to its last step.
+            finishedLesson = nil
+            lessonPosition = LessonPosition(lesson: lesson, step: lesson.steps.count - 1, mark: settings.observations.mark)
+            showStep()
+            return
+        }
         guard var position = lessonPosition else { throw UsageError("no lesson is running; lessons lists them, lesson 1 starts the first") }
         let target = position.step + offset
+        let passed = loadProgress().lessons[position.lesson.id, default: .init()].passed.contains(position.step)
         if target >= position.lesson.steps.count {
+            // Finishing ends the lesson (hint and back go with it): a step not passed gets a word first.
+            guard passed || position.warnedBeforeFinishing else {
+                lessonPosition?.warnedBeforeFinishing = true
+                console.line(style.dim("(step \(position.step + 1) is not passed yet; check says what is missing. next again finishes the lesson anyway.)"))
+                return
+            }
             finishLesson(position)
             return
         }
         guard target >= 0 else { throw UsageError("this is the first step") }
-        if offset > 0, !loadProgress().lessons[position.lesson.id, default: .init()].passed.contains(position.step) {
+        if offset > 0, !passed {
             console.line(style.dim("(step \(position.step + 1) is not checked yet; check says what is missing. Moving on anyway.)"))
         }
         position.step = target
         position.mark = settings.observations.mark
+        position.warnedBeforeFinishing = false
         pendingPrediction = nil
         lessonPosition = position
         var progress = loadProgress()
@@ -252,7 +271,10 @@ extension Session {
             for check in status.unmet {
                 // Indented under the list, so wrapped to the width less the indent.
                 console.lines(wrapWords("- `\(check)`: \(check.spoken)", width: settings.columns - 2, indent: "  ").map { "  " + $0 })
-                if check.kind == .answered {
+                if check.kind == .answered, let pending = pendingPrediction {
+                    // A prediction is judged by the run that follows it, never by one already on screen.
+                    console.lines(wrapWords("your prediction \(pending.value) is noted: run the step's commands (after the answer) to have it judged", width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
+                } else if check.kind == .answered {
                     console.line("    " + style.dim("type answer and your value"))
                 } else {
                     console.lines(wrapWords(check.shortfall(in: seen), width: settings.columns - 4, indent: "").map { "    " + style.dim($0) })
@@ -282,11 +304,12 @@ extension Session {
         console.line("")
         console.line(style.bold("Summary · \(position.lesson.title)"))
         console.lines(wrapped(position.lesson.summary))
-        console.line("\(passed) of \(position.lesson.steps.count) steps passed" + (passed < position.lesson.steps.count ? " (lesson \(position.lesson.number ?? 0) takes you back to the first one not passed)" : ""))
+        console.line("\(passed) of \(position.lesson.steps.count) steps passed" + (passed < position.lesson.steps.count ? " (back returns to the last step; lesson \(position.lesson.number ?? 0) later takes you to the first one not passed)" : ""))
         if let next = catalog().lessons.first(where: { ($0.number ?? 0) > (position.lesson.number ?? 0) }) {
             console.line("next lesson: lesson \(next.number ?? 0) · \(next.title)")
         }
         lessonPosition = nil
+        finishedLesson = position.lesson
     }
 
     /// Prose wraps to the terminal: a paragraph's lines (or a "- " item's) are joined, then cut

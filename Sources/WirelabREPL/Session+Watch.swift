@@ -201,11 +201,16 @@ extension Session {
         guard let which = words.first, words.count == 1 else { throw UsageError("unwatch takes a watch's name, or all", usage: CommandHelp.named("unwatch")!.usage) }
         let stopping = which == "all" ? watchers : watchers.filter { $0.name == which }
         guard !stopping.isEmpty else { throw UsageError("no watch named \(which); see watches") }
+        stop(stopping)
+        console.line("stopped " + stopping.map(\.name).joined(separator: ", "))
+    }
+
+    /// Stops watches and forgets them; a plot's line above the prompt goes with it.
+    func stop(_ stopping: [Watcher]) {
         for watcher in stopping {
             watcher.stop()
             if case .plot = watcher.kind, interactive { console.pin(nil) }
         }
         watchers.removeAll { watcher in stopping.contains { $0 === watcher } }
-        console.line("stopped " + stopping.map(\.name).joined(separator: ", "))
     }
 }

@@ -40,7 +40,11 @@ actor Session {
     // Lessons: see Session+Lessons.swift.
     var lessonCatalog: LessonCatalog?
     var lessonProgress: LessonProgress?
-    var lessonPosition: LessonPosition?
+    var lessonPosition: LessonPosition? {
+        didSet { if lessonPosition != nil { finishedLesson = nil } }
+    }
+    /// The lesson whose summary was shown last: `back` from there returns to its last step.
+    var finishedLesson: Lesson?
     /// A prediction (`answer` on a step whose question is about what comes next), waiting for it.
     var pendingPrediction: (value: String, mark: Int)?
     /// Where progress is saved; nil keeps it in memory only.
@@ -863,8 +867,7 @@ actor Session {
         let names = clients.filter { !$0.isClosed }.map(\.name)
         let wasMuted = settings.muted
         settings.muted = true
-        for watcher in watchers { watcher.stop() }
-        watchers = []
+        stop(watchers)
         for connection in clients where !connection.isClosed {
             connection.closedByUser = true
             try? await connection.client?.close(code: 1000, reason: "")
@@ -882,7 +885,7 @@ actor Session {
     /// Closes every open client with 1001 "going away", as a browser does when a page closes.
     func closeAll() async {
         settings.muted = true
-        for watcher in watchers { watcher.stop() }
+        stop(watchers)
         for connection in clients where !connection.isClosed {
             connection.closedByUser = true  // nothing reconnects or polls again
             try? await connection.client?.close(code: 1001, reason: "client leaving")

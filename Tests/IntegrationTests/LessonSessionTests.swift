@@ -108,4 +108,29 @@ import WireProtocol
         #expect(repl.stdout.contains("no lesson 99; lessons lists them"))
         #expect(repl.stdout.contains("lesson takes a number or a name"))
     }
+
+    /// Lessons 8 and 9 both ship order 1; the second got 409 until a lesson's clean start put
+    /// the shop back as the lab opened it.
+    @Test func aLessonStartsWithTheOrdersAsTheLabOpened() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"], environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path + "/wirelab-orders-\(UUID().uuidString)"])
+        let ship = ["login admin", "http POST /orders/1/ship"]
+        repl.send((["lesson 8"] + ship + ["lesson 9"] + ship + ["quit"]).joined(separator: "\n") + "\n")
+        #expect(await repl.waitForExit() == 0)
+        #expect(repl.stdout.contains("orders 1-3 pending again"))
+        #expect(!repl.stdout.contains("409"))
+    }
+
+    /// A newcomer typed next on a last step that had not passed and found the lesson over, with
+    /// back and hint gone: now next warns once, and back from the summary returns to that step.
+    @Test func nextOnALastStepNotPassedWarnsAndBackFromTheSummaryReturns() async throws {
+        let repl = try ChildProcess(Paths.wirelab, ["--port", "0"], environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path + "/wirelab-back-\(UUID().uuidString)"])
+        repl.send((["lesson 2"] + Array(repeating: "next", count: 2) + ["next", "next", "back", "quit"]).joined(separator: "\n") + "\n")
+        #expect(await repl.waitForExit() == 0)
+        let out = repl.stdout
+        let warning = try #require(out.range(of: "step 3 is not passed yet"))
+        let summary = try #require(out.range(of: "Summary · The handshake"))
+        #expect(warning.lowerBound < summary.lowerBound)
+        #expect(out[summary.upperBound...].contains("Step 3/3"))
+        #expect(!out.contains("no lesson is running"))
+    }
 }

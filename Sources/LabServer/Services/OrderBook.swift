@@ -57,6 +57,16 @@ public final class OrderBook: Sendable {
         }
     }
 
+    /// Back to the seeded orders, none shipped (a lesson's clean start).
+    /// - Returns: whether anything had changed.
+    @discardableResult
+    public func reset() -> Bool {
+        orders.withLockedValue { orders in
+            defer { orders = Self.seeded }
+            return orders != Self.seeded
+        }
+    }
+
     /// Revenue of shipped orders, in cents.
     public var shippedRevenueCents: Int {
         orders.withLockedValue { $0.filter(\.shipped).reduce(0) { $0 + $1.amountCents } }
