@@ -3,6 +3,8 @@ SWIFT ?= swift
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 WEBSOCKETS_VERSION := 17.4
+# aiohttp: a second permessage-deflate peer (compress=15), client and server.
+AIOHTTP_VERSION := 3.14.5
 
 .PHONY: run test browser-test conformance bench load load-small fuzz fuzz-smoke system-deps python-peers build-release build-tests transcripts overwrite-transcripts verify-capture pty-test pty-test-asan clean
 
@@ -90,11 +92,11 @@ system-deps:
 	@scripts/ensure-system-deps.sh
 
 # Independent peers for interoperability tests: Python websockets in a venv inside the repo.
-python-peers: $(VENV)/.websockets-$(WEBSOCKETS_VERSION)
-$(VENV)/.websockets-$(WEBSOCKETS_VERSION):
+python-peers: $(VENV)/.websockets-$(WEBSOCKETS_VERSION)-aiohttp-$(AIOHTTP_VERSION)
+$(VENV)/.websockets-$(WEBSOCKETS_VERSION)-aiohttp-$(AIOHTTP_VERSION):
 	@scripts/ensure-system-deps.sh python3 python3-venv
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check websockets==$(WEBSOCKETS_VERSION)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check websockets==$(WEBSOCKETS_VERSION) aiohttp==$(AIOHTTP_VERSION)
 	touch $@
 
 build-release:

@@ -54,7 +54,7 @@ class Reader:
     async def open(self):
         self.ws = await connect(f"ws://127.0.0.1:{self.run.args.port}/ws/chat/{self.id}",
                                 ping_interval=None, close_timeout=5, max_queue=None, open_timeout=30,
-                                max_size=None)
+                                max_size=None, compression=None)  # as load_chat.py: no zlib state per connection
         self.task = asyncio.ensure_future(self.read())
         await self.ws.send("{}")
         await self.synced.wait()
@@ -162,7 +162,7 @@ class Run:
                 await reader.open()
         await asyncio.gather(*(one(r) for r in self.readers))
         sender = await connect(f"ws://127.0.0.1:{args.port}/ws/chat/{SENDER}", ping_interval=None,
-                               close_timeout=5, max_queue=None, max_size=None)
+                               close_timeout=5, max_queue=None, max_size=None, compression=None)
         await asyncio.sleep(0.5)
         rss_joined = self.memory.now_kib()
 

@@ -376,8 +376,9 @@ def main():
         check("the lab's tap shows its permessage-deflate offer", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits" in lab_out.text)
         check("the lab's tap shows the page's Origin", f"Origin: {origin}" in lab_out.text)
         answers = re.findall(r"← tap\d+ HTTP response 101 Switching Protocols.*?\n((?:   .*\n)+)", lab_out.text)
-        check("the lab's 101s decline compression (no Sec-WebSocket-Extensions)",
-              answers and not any("Sec-WebSocket-Extensions" in answer for answer in answers), answers[:1])
+        check("the lab's 101s accept compression, as uvicorn does (Sec-WebSocket-Extensions: permessage-deflate)",
+              answers and all("Sec-WebSocket-Extensions: permessage-deflate" in answer for answer in answers), answers[:1])
+        check("the lab's tap shows compressed frames, inflated", "per-message compressed" in lab_out.text or "deflated from" in lab_out.text)
         check("the lab's tap shows a masked frame from the browser", re.search(r"→ tap\d+ text .*", lab_out.text) is not None)
         check("the lab's tap shows the echo going back", "Echo: hello from the browser" in lab_out.text)
         check("the lab's tap shows the preflight OPTIONS and its 204",

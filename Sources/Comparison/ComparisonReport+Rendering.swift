@@ -16,6 +16,7 @@ extension ComparisonReport {
         case .job: "a training job of \(count) epochs"
         }
         let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(options.interval.spoken)" : ""
+            + (options.deflate ? "; WebSocket with permessage-deflate" : "")
         guard interrupted else { return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)" }
         // Stopped: the planned work was not done; say what ran, and for how long.
         let ran = results.map { result in
@@ -124,6 +125,15 @@ extension ComparisonReport {
                 "WebSocket frame headers: \(measured) B measured; model: 2 B × \(frames(result.measured.ledger.down.frames, "server")) + 6 B × \(frames(result.measured.ledger.up.frames, "masked client")) = \(model) B"
                     + (measured == model ? "" : " (a payload of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
             )
+            if options.deflate {
+                let counts = result.measured
+                notes.append(
+                    counts.inflatedPayload == 0
+                        ? "WebSocket: permessage-deflate offered, no compressed message (declined, or nothing sent)"
+                        : "WebSocket payload with permessage-deflate: \(counts.compressedPayload) B on the wire carried \(counts.inflatedPayload) B of messages "
+                            + "(\(Int((Double(counts.compressedPayload) * 100 / Double(counts.inflatedPayload)).rounded())) %); the payload row counts the wire's bytes, the model's frame headers are unchanged"
+                )
+            }
         }
         if let helpers = results.first?.helpers, helpers.connections > 0 {
             let each = results.map { "\($0.helpers.requests) requests, \($0.helpers.ledger.total) B" }

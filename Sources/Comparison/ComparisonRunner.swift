@@ -65,7 +65,7 @@ public struct ComparisonRunner: Sendable {
     }
 
     private func run(_ transport: Transport, label: String) async -> TransportResult {
-        let meter = Meter(target: target, randomness: randomness)
+        let meter = Meter(target: target, randomness: randomness, deflate: options.deflate ? DeflateOffer() : nil)
         let deliveries = Deliveries()
         let started = ContinuousClock.now
         let planned = plannedLength

@@ -20,6 +20,10 @@ public final class Meter: Sendable {
         public var connections = 0
         public var requests = 0
         public var closed = 0
+        /// permessage-deflate: the payload bytes of compressed messages as the wire carried them,
+        /// and what they inflated to.
+        public var compressedPayload = 0
+        public var inflatedPayload = 0
 
         public init() {}
 
@@ -36,12 +40,15 @@ public final class Meter: Sendable {
 
     public let target: ComparisonTarget
     private let randomness: Randomness
+    /// What the WebSocket clients offer for permessage-deflate (nil: nothing).
+    private let deflate: DeflateOffer?
     private let counts = NIOLockedValueBox([Role.measured: Counts(), .helper: Counts()])
     private let closers = NIOLockedValueBox<[@Sendable () async -> Void]>([])
 
-    public init(target: ComparisonTarget, randomness: Randomness) {
+    public init(target: ComparisonTarget, randomness: Randomness, deflate: DeflateOffer? = nil) {
         self.target = target
         self.randomness = randomness
+        self.deflate = deflate
     }
 
     public subscript(role: Role) -> Counts {
@@ -53,7 +60,7 @@ public final class Meter: Sendable {
         let outcome = try await target.connecting {
             try await WebSocketClient.connect(
                 to: WebSocketTarget(host: target.host, port: target.port, path: path),
-                requestKey: randomness.requestKey(), randomness: randomness, tap: sink(for: role, eventStream: false)
+                requestKey: randomness.requestKey(), randomness: randomness, deflate: deflate, tap: sink(for: role, eventStream: false)
             )
         }
         switch outcome {
@@ -92,7 +99,7 @@ public final class Meter: Sendable {
     /// Each connection has its own dissector (and SSE parser): they read one byte stream each.
     private func sink(for role: Role, eventStream: Bool) -> TapSink {
         struct Reader {
-            var dissector = WireDissector()
+            var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
             var sse = SSEParser()
         }
         counts.withLockedValue { $0[role]!.connections += 1 }
@@ -113,6 +120,10 @@ public final class Meter: Sendable {
                     for event in events {
                         counts[role]!.ledger.record(event)
                         if case .httpHead(.up, _) = event { counts[role]!.requests += 1 }
+                        if case .frame(_, let frame, _) = event, frame.fin, let compression = frame.compression, let inflated = compression.inflated {
+                            counts[role]!.compressedPayload += compression.compressedBytes
+                            counts[role]!.inflatedPayload += inflated.count
+                        }
                     }
                     counts[role]!.sseFraming += sseFraming
                 }

@@ -65,6 +65,8 @@ public struct ComparisonOptions: Sendable, Equatable {
     /// from 0 to a whole interval), or evenly spread (`--steady`).
     public var randomArrivals = true
     public var seed: UInt64 = 1
+    /// WebSocket clients offer permessage-deflate (`--deflate`), as browsers do.
+    public var deflate = false
 
     public init() {}
 

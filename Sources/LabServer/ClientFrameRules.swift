@@ -1,3 +1,4 @@
+import CompressNIO
 import NIOCore
 import NIOWebSocket
 import WireProtocol
@@ -57,9 +58,18 @@ final class ClientFrameRules: ChannelDuplexHandler {
         case none
         case text(UTF8Validator, size: Int)
         case binary(size: Int)
+        /// A permessage-deflate message (RSV1 on its first frame): checked as it inflates, its
+        /// size counted inflated; the validator for text, nil for binary.
+        case compressed(UTF8Validator?, size: Int)
     }
 
     private let maxMessageSize: Int
+    /// What the handshake agreed for permessage-deflate; nil: RSV1 is as reserved as RSV2 and 3.
+    private let deflate: DeflateParameters?
+    /// Inflates the client's compressed messages as they arrive, to check them (UTF-8, size,
+    /// data that does not inflate) in turn and with the right code: swift-websocket, which
+    /// inflates them again for the session, closes with 1011 on any inflate error.
+    private var inflater: ZlibDecompressor?
     private var message = Message.none
     /// The client's close has arrived; later frames from it are ignored.
     private var closeReceived = false
@@ -72,8 +82,10 @@ final class ClientFrameRules: ChannelDuplexHandler {
     /// Shared with the session: see ``ConnectionLifecycle``.
     let lifecycle = ConnectionLifecycle()
 
-    init(maxMessageSize: Int) {
+    init(maxMessageSize: Int, deflate: DeflateParameters? = nil) {
         self.maxMessageSize = maxMessageSize
+        self.deflate = deflate
+        self.inflater = deflate.flatMap { try? ZlibDecompressor(algorithm: .deflate, windowSize: Int32($0.windowBits(of: .client))) }
     }
 
     // MARK: Inbound
@@ -182,12 +194,14 @@ final class ClientFrameRules: ChannelDuplexHandler {
     /// The first rule `frame` breaks, given the message in progress; updates that message.
     private func check(_ frame: WebSocketFrame) -> CloseBody? {
         guard frame.maskKey != nil else { return .init(.protocolError, "client frames must be masked") }
-        guard frame.reservedBits.isEmpty else { return .init(.protocolError, "RSV bits set, but no extension was negotiated") }
+        if let violation = checkReservedBits(frame) { return violation }
         switch frame.opcode {
         case .continuation:
             switch message {
             case .none:
                 return .init(.protocolError, "a continuation frame with no fragmented message to continue")
+            case .compressed(let validator, let size):
+                return continueCompressed(frame, validator: validator, size: size)
             case .text(let validator, let size):
                 return continueText(frame, validator: validator, size: size)
             case .binary(let size):
@@ -201,6 +215,9 @@ final class ClientFrameRules: ChannelDuplexHandler {
                 return .init(.protocolError, "a new \(frame.opcode == .text ? "text" : "binary") frame inside an unfinished fragmented message")
             }
             guard frame.data.readableBytes <= maxMessageSize else { return tooBig() }
+            if frame.reservedBits.contains(.rsv1) {
+                return continueCompressed(frame, validator: frame.opcode == .text ? UTF8Validator() : nil, size: 0)
+            }
             if frame.opcode == .text { return continueText(frame, validator: UTF8Validator(), size: 0) }
             message = frame.fin ? .none : .binary(size: frame.data.readableBytes)
             return nil
@@ -209,6 +226,55 @@ final class ClientFrameRules: ChannelDuplexHandler {
         default:
             return .init(.protocolError, "opcode \(Opcode(rawValue: UInt8(webSocketOpcode: frame.opcode)).hex) is reserved")
         }
+    }
+
+    /// RSV1 means "compressed" on a message's first frame when permessage-deflate was agreed
+    /// (RFC 7692 §6.1); anywhere else, and RSV2 and RSV3 always, it breaks the protocol.
+    private func checkReservedBits(_ frame: WebSocketFrame) -> CloseBody? {
+        guard !frame.reservedBits.isEmpty else { return nil }
+        guard deflate != nil, frame.reservedBits == .rsv1 else {
+            return .init(.protocolError, "RSV bits set, but no extension was negotiated")
+        }
+        switch frame.opcode {
+        case .text, .binary: return nil
+        case .continuation:
+            return .init(.protocolError, "RSV1 on a continuation frame: only a message's first frame says it is compressed")
+        case .ping, .pong, .connectionClose:
+            return .init(.protocolError, "RSV1 on a control frame: permessage-deflate compresses data messages only")
+        default:
+            return nil  // a reserved opcode, refused as such
+        }
+    }
+
+    /// Inflates one frame of a compressed message (the last with `00 00 ff ff` put back, RFC 7692
+    /// §7.2.2) and checks what comes out.
+    private func continueCompressed(_ frame: WebSocketFrame, validator: UTF8Validator?, size: Int) -> CloseBody? {
+        guard let inflater, let deflate else { return .init(.internalError, "no inflater for permessage-deflate") }
+        var compressed = frame.unmaskedData
+        if frame.fin { compressed.writeBytes([0x00, 0x00, 0xFF, 0xFF]) }
+        let inflated: ByteBuffer
+        do {
+            inflated = try compressed.decompressStream(with: inflater, maxSize: maxMessageSize - size + 1, allocator: ByteBufferAllocator())
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            return .init(.messageTooBig, "a compressed message that inflates past this lab's limit of \(maxMessageSize) bytes")
+        } catch {
+            return .init(.protocolError, "compressed data that does not inflate (\(error))")
+        }
+        let total = size + inflated.readableBytes
+        guard total <= maxMessageSize else { return .init(.messageTooBig, "a compressed message that inflates past this lab's limit of \(maxMessageSize) bytes") }
+        var validator = validator
+        if validator != nil {
+            let valid = inflated.withUnsafeReadableBytes { validator!.accept($0) }
+            guard valid else { return .init(.invalidPayloadData, "text is not valid UTF-8 (byte \(validator!.byteCount) of the message, inflated)") }
+        }
+        if frame.fin {
+            if let validator, !validator.endsOnCharacterBoundary { return .init(.invalidPayloadData, "text ends inside a UTF-8 character") }
+            message = .none
+            if deflate.resetsContext(of: .client) { try? inflater.reset() }
+        } else {
+            message = .compressed(validator, size: total)
+        }
+        return nil
     }
 
     private func continueText(_ frame: WebSocketFrame, validator: UTF8Validator, size: Int) -> CloseBody? {

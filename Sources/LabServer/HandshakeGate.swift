@@ -95,6 +95,9 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
 
     private let registry: EndpointRegistry
     private let logger: Logger
+    private let compression: CompressionSwitch?
+    /// What the accepted upgrade agreed for permessage-deflate (read by the frame rules).
+    private(set) var deflate: DeflateParameters?
 
     private enum State {
         case waitingForHead
@@ -106,9 +109,10 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
 
     private var state = State.waitingForHead
 
-    init(registry: EndpointRegistry, logger: Logger) {
+    init(registry: EndpointRegistry, logger: Logger, compression: CompressionSwitch? = nil) {
         self.registry = registry
         self.logger = logger
+        self.compression = compression
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -145,7 +149,13 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
         switch verdict {
         case .accept:
             logger.info("WebSocket upgrade accepted", metadata: ["path": "\(uri.redactingQuery)"])
-            passThrough(context: context, parts: held)
+            var parts = held
+            if let first = parts.first, case .head(var head) = unwrapInboundIn(first) {
+                // Only the permessage-deflate offer the lab accepts reaches Hummingbird.
+                deflate = LabCompression.choose(in: &head.headers, accepting: compression?.acceptsDeflate ?? false)
+                parts[0] = wrapInboundOut(.head(head))
+            }
+            passThrough(context: context, parts: parts)
         case .refuse(let status, let extraHeaders, let body):
             logger.info("refused WebSocket upgrade", metadata: ["path": "\(uri.redactingQuery)", "status": "\(status.code)"])
             refuse(status, headers: extraHeaders, body: body, context: context)

@@ -25,6 +25,8 @@ public struct LabConfiguration: Sendable {
     public var broadcastMode = BroadcastMode.queued
     /// The key tokens are signed with; nil picks 32 random bytes at start.
     public var tokenSecret: [UInt8]?
+    /// Accept permessage-deflate when a client offers it (uvicorn does); `--no-deflate` refuses.
+    public var acceptsDeflate = true
     public var logger = Logger(label: "wirelab.server")
 
     public init() {}
@@ -62,6 +64,7 @@ public final class Lab: Sendable {
             endpoints: Endpoint.makeAll(context), connections: context.connections, only: configuration.only,
             originPolicy: OriginPolicy(allowed: configuration.allowedOrigins)
         )
+        context.compression.acceptsDeflate = configuration.acceptsDeflate
         let registry = self.registry
         context.taps.nameEndpoints { target in registry.endpointName(target: target) }
     }
@@ -132,6 +135,7 @@ public final class Lab: Sendable {
         let limits = configuration.limits
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: limits.maxMessageSize,
+            extensions: [LabCompression.extensionFactory(maxMessageSize: limits.maxMessageSize)],
             autoPing: limits.pingInterval.map { .enabled(timePeriod: $0) } ?? .disabled,
             validateUTF8: true
         )

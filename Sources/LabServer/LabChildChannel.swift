@@ -35,7 +35,8 @@ struct LabChildChannel: ServerChildChannel {
             // connection away).
             try operations.addHandler(ServerWireTap(taps: lab.taps), position: .first)
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
-            try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))
+            let gate = HandshakeGate(registry: registry, logger: logger, compression: lab.compression)
+            try operations.addHandler(gate, position: .before(upgrader))
             // The upgrade handler completes this future after the WebSocket handlers are in place
             // and before it passes on any bytes that arrived meanwhile (its callbacks run at once,
             // on this event loop), so the rules see every frame, even one sent with the request.
@@ -45,7 +46,7 @@ struct LabChildChannel: ServerChildChannel {
                 do {
                     let operations = channel.pipeline.syncOperations
                     let decoder = try operations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                    try operations.addHandler(ClientFrameRules(maxMessageSize: maxMessageSize), position: .after(decoder))
+                    try operations.addHandler(ClientFrameRules(maxMessageSize: maxMessageSize, deflate: gate.deflate), position: .after(decoder))
                 } catch {
                     logger.error("could not add the WebSocket frame rules; closing", metadata: ["error": "\(error)"])
                     channel.close(promise: nil)

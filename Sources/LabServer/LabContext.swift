@@ -59,6 +59,8 @@ public final class LabContext: Sendable {
     /// Failed authentications per client address (``LabLimits/authFailures``).
     public let authThrottle: AuthThrottle
     public let orders = OrderBook()
+    /// Whether upgrades may agree on permessage-deflate.
+    public let compression = CompressionSwitch()
     /// Set up after `self` exists, as the per-user topics need the context.
     public private(set) var notifications: Notifications! {
         get { notificationsBox.withLockedValue { $0 } }

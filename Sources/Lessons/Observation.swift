@@ -92,6 +92,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
                 "timestamp": "a message's \"timestamp\"",
                 "code": "a close frame's status code",
                 "fragments": "for a message sent in pieces: how many frames it took",
+                "compressed": "1 for a data frame of a permessage-deflate message (RSV1 on its first frame), else 0",
             ]
             case .closed: [
                 "client": "the client's name",

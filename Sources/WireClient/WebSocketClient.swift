@@ -46,6 +46,7 @@ public final class WebSocketClient: Sendable {
         requestKey: String,
         randomness: Randomness,
         origin: String? = nil,
+        deflate: DeflateOffer? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         tap: @escaping TapSink
     ) async throws -> ConnectOutcome {
@@ -60,7 +61,7 @@ public final class WebSocketClient: Sendable {
             .connect(host: target.host, port: target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try configurePipeline(
-                        channel, target: target, requestKey: requestKey, origin: origin,
+                        channel, target: target, requestKey: requestKey, origin: origin, deflate: deflate,
                         makeResponder: { FrameResponder(state: state, randomness: randomness, frames: framesContinuation) }, tap: tap
                     )
                 }
@@ -87,7 +88,7 @@ public final class WebSocketClient: Sendable {
     /// ``connect(to:requestKey:randomness:origin:group:tap:)`` so a test can run it on an
     /// `EmbeddedChannel` and deliver bytes and the end of input exactly when it wants.
     static func configurePipeline(
-        _ channel: any Channel, target: WebSocketTarget, requestKey: String, origin: String?,
+        _ channel: any Channel, target: WebSocketTarget, requestKey: String, origin: String?, deflate: DeflateOffer? = nil,
         makeResponder: @escaping @Sendable () -> FrameResponder, tap: @escaping TapSink
     ) throws -> EventLoopFuture<UpgradeResult> {
         let operations = channel.pipeline.syncOperations
@@ -98,8 +99,14 @@ public final class WebSocketClient: Sendable {
             inner: NIOTypedWebSocketClientUpgrader<UpgradeResult>(
                 requestKey: requestKey,
                 maxFrameSize: maxFrameSize,
-                upgradePipelineHandler: { channel, _ in
+                upgradePipelineHandler: { channel, response in
                     channel.eventLoop.makeCompletedFuture {
+                        // permessage-deflate, if offered and accepted: compress what goes out,
+                        // inflate what comes in (the tap sees both compressed).
+                        if deflate != nil, let agreed = DeflateParameters.accepted(headerValues: response.headers["Sec-WebSocket-Extensions"]) {
+                            try channel.pipeline.syncOperations.addHandler(FrameInflater(parameters: agreed))
+                            try channel.pipeline.syncOperations.addHandler(FrameDeflater(parameters: agreed))
+                        }
                         try channel.pipeline.syncOperations.addHandler(makeResponder())
                         return UpgradeResult.upgraded(channel)
                     }
@@ -111,6 +118,7 @@ public final class WebSocketClient: Sendable {
         headers.add(name: "Host", value: target.hostHeader)
         // What a browser adds to every upgrade: the page's origin.
         if let origin { headers.add(name: "Origin", value: origin) }
+        if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.headerValue) }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
         let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
             upgradeRequestHead: head,

@@ -55,6 +55,26 @@ public struct Frame: Sendable, Equatable {
     public var header: [UInt8]
     /// The payload bytes as they were on the wire: masked when `maskingKey` is set.
     public var wirePayload: [UInt8]
+    /// Set when the frame belongs to a per-message compressed message (permessage-deflate,
+    /// RFC 7692): filled in by ``FrameStream``, which knows what the handshake agreed.
+    public var compression: Compression?
+
+    /// A frame's part in a compressed message.
+    public struct Compression: Sendable, Equatable {
+        /// The compressed payload bytes of the message up to and including this frame.
+        public var compressedBytes: Int
+        /// On the frame that ends the message: the message inflated (nil if it could not be).
+        public var inflated: [UInt8]?
+        /// Whether the message started with an empty window (no context takeover) or with what
+        /// earlier messages left in it.
+        public var contextTakenOver: Bool
+
+        public init(compressedBytes: Int, inflated: [UInt8]?, contextTakenOver: Bool) {
+            self.compressedBytes = compressedBytes
+            self.inflated = inflated
+            self.contextTakenOver = contextTakenOver
+        }
+    }
 
     public init(
         fin: Bool, rsv1: Bool = false, rsv2: Bool = false, rsv3: Bool = false, opcode: Opcode,
@@ -73,6 +93,10 @@ public struct Frame: Sendable, Equatable {
     }
 
     public var isMasked: Bool { maskingKey != nil }
+
+    /// What the application sent: the payload unmasked and, for a compressed message's last
+    /// frame, inflated.
+    public var messageData: [UInt8] { compression?.inflated ?? payload }
 
     /// The application data: `wirePayload` XOR the masking key, byte `i` with key byte `i % 4`.
     public var payload: [UInt8] {

@@ -48,8 +48,14 @@ public struct WireDissector: Sendable {
 
     private var up: Phase = .head([])
     private var down: Phase = .head([])
+    /// Makes the inflaters for compressed messages; without one, they are shown compressed only.
+    private let inflaters: InflaterMaker?
+    /// What the 101 agreed for permessage-deflate (nil: not negotiated, or no 101 yet).
+    public private(set) var deflate: DeflateParameters?
 
-    public init() {}
+    public init(inflaters: InflaterMaker? = nil) {
+        self.inflaters = inflaters
+    }
 
     public mutating func feed(_ direction: Direction, _ bytes: [UInt8]) -> [WireEvent] {
         var phase = self[direction]
@@ -105,10 +111,11 @@ public struct WireDissector: Sendable {
                     if head.status == 101 {
                         // Both directions speak WebSocket from here on. Bytes the other side sent
                         // early (a client that did not wait for the 101) are frames too.
-                        phase = .frames(FrameStream(sender: direction.sender))
+                        deflate = DeflateParameters.accepted(headerValues: head.values(of: "Sec-WebSocket-Extensions"))
+                        phase = .frames(frameStream(sentBy: direction.sender))
                         let otherDirection: Direction = direction == .up ? .down : .up
                         if case .head(let early) = self[otherDirection] {
-                            self[otherDirection] = .frames(FrameStream(sender: otherDirection.sender))
+                            self[otherDirection] = .frames(frameStream(sentBy: otherDirection.sender))
                             events += feed(otherDirection, early)
                         }
                     } else {
@@ -119,6 +126,12 @@ public struct WireDissector: Sendable {
         }
         self[direction] = phase
         return events
+    }
+
+    /// The frames of one side, inflating its compressed messages when permessage-deflate was agreed.
+    private func frameStream(sentBy sender: Role) -> FrameStream {
+        guard let deflate else { return FrameStream(sender: sender) }
+        return FrameStream(sender: sender, deflate: deflate, inflater: try? inflaters?(deflate.windowBits(of: sender)))
     }
 
     /// What follows a head other than a 101: a body of known length, a body that runs until the

@@ -65,9 +65,11 @@ final class ClientConnection: Sendable {
     let target: WebSocketTarget
     /// The Sec-WebSocket-Key of the latest handshake (each reconnection sends a fresh one).
     var requestKey: String { state.withLockedValue { $0.requestKey } }
+    /// What its handshake agreed for permessage-deflate (nil: none).
+    var agreedDeflate: DeflateParameters? { state.withLockedValue { $0.dissector.deflate } }
 
     private struct State {
-        var dissector = WireDissector()
+        var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
         var ledger = ByteLedger()
         /// The HTTP part of the connection (request, response, body), kept for `handshake`.
         var handshake: [WireEvent] = []
@@ -105,6 +107,8 @@ final class ClientConnection: Sendable {
         var postPath: String?
         /// The `Origin` its upgrades claim (`open --origin`), as a browser page's would.
         var origin: String?
+        /// The permessage-deflate its upgrades offer (`open --deflate`); nil offers none.
+        var deflate: DeflateOffer?
         /// A long-poll answer's body as it arrives, until its Content-Length is in.
         var pollBody: [UInt8] = []
         var pollLength: Int?
@@ -177,7 +181,7 @@ final class ClientConnection: Sendable {
     func beginConnection(requestKey: String? = nil) {
         state.withLockedValue { state in
             if let requestKey { state.requestKey = requestKey }
-            state.dissector = WireDissector()
+            state.dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
             state.sse = nil
             state.tcpClosed = false
             state.closeFrameUp = nil
@@ -217,8 +221,12 @@ final class ClientConnection: Sendable {
         ]
         if frame.opcode == .close { fields["code"] = frame.closeBody.map { String($0.code.code) } ?? "1005" }
         if frame.opcode == .ping || frame.opcode == .pong { fields["text"] = String(decoding: frame.payload, as: UTF8.self) }
+        if frame.opcode.isData {
+            // permessage-deflate: RSV1 on the message's first frame; its payload on the wire compressed.
+            fields["compressed"] = frame.compression == nil ? "0" : "1"
+        }
         if frame.opcode == .text && frame.fin {
-            let text = String(decoding: frame.payload, as: UTF8.self)
+            let text = String(decoding: frame.messageData, as: UTF8.self)
             for (name, value) in Observation.messageFields(text) { fields[name] = value }
             if fields["text"] == nil { fields["text"] = text }
         }
@@ -256,6 +264,11 @@ final class ClientConnection: Sendable {
     var origin: String? {
         get { state.withLockedValue { $0.origin } }
         set { state.withLockedValue { $0.origin = newValue } }
+    }
+
+    var deflate: DeflateOffer? {
+        get { state.withLockedValue { $0.deflate } }
+        set { state.withLockedValue { $0.deflate = newValue } }
     }
 
     var backoff: Backoff? {
@@ -417,7 +430,7 @@ final class ClientConnection: Sendable {
     /// reassembled one. (An event stream's events come through its parser, below.)
     private static func incomingMessage(in event: WireEvent) -> [[UInt8]] {
         switch event {
-        case .frame(.down, let frame, _) where frame.opcode == .text && frame.fin: return [frame.payload]
+        case .frame(.down, let frame, _) where frame.opcode == .text && frame.fin: return [frame.messageData]
         case .reassembled(.down, .text, let payload, _): return [payload]
         default: return []
         }

@@ -7,7 +7,7 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--origin URL] [--buffering-proxy]",
+        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--origin URL] [--buffering-proxy] [--deflate [--no-context-takeover] [--window-bits N]]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
@@ -18,6 +18,7 @@ struct CommandHelp: Sendable {
                 "After login, /ws and /ws/notifications get ?token=…, and /ws/secure gets the token as its first message.",
                 "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
                 "--origin https://evil.example sends that Origin header, as a page from that site would: the lab refuses origins other than localhost pages and those it was started with (--allowed-origin).",
+                "--deflate offers permessage-deflate (RFC 7692) as every browser does: Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits. If the server accepts, data frames carry RSV1=1 and compressed payloads; each is shown on the wire and inflated, with the ratio. --no-context-takeover asks both sides to compress each message on its own; --window-bits N (9-15) asks for 2^N-byte windows.",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] [--origin URL] [--header NAME:VALUE] GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS PATH [BODY]",
@@ -49,6 +50,7 @@ struct CommandHelp: Sendable {
                 "--repeat 20 sends the message 20 times, back to back; with --fill {…} each text starts with its number (1:, 2:, …); --every 50ms spaces them out.",
                 "NAME: MESSAGE sends on the client NAME without switching to it.",
                 "--compare also does the same exchange over the endpoint's HTTP twin and measures both (echo, per-client; in a chat or room: the POST and the poll that reads it back).",
+                "On a client opened with --deflate every data frame is compressed (RSV1=1 on a message's first frame), fragments included, and --compare counts the compressed bytes the wire carried.",
               ]),
         .init(name: "compare", usage: ComparisonRequest.usage,
               summary: "run the same work over WebSocket, SSE, short and long polling (or request/response) and measure each",
@@ -59,6 +61,7 @@ struct CommandHelp: Sendable {
                 "Every number comes from the taps and the clock; (≈ …) beside one is what a simple model predicts.",
                 "--duration (default 10s) is how long each push run lasts; --interval (default 1s) is the short-polling interval.",
                 "--json prints the results for a program; --url runs against another wirelab. Ctrl-C stops the run and keeps what was measured.",
+                "--deflate: the WebSocket client offers permessage-deflate, as browsers do; its payload rows count the compressed bytes, and a note says how many bytes of messages they carried.",
               ]),
         .init(name: "ping", usage: "ping [TEXT]",
               summary: "send a ping frame; the server must answer with a pong carrying the same bytes",
@@ -111,13 +114,14 @@ struct CommandHelp: Sendable {
         .init(name: "fault", usage: "fault [NAME]",
               summary: "make an endpoint's handler fail on the next message it reads, as a bug would (1011)",
               details: ["The server closes that one connection with 1011 internal error; the endpoint stays on. fault alone lists what is armed."]),
-        .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off · set pings quiet|shown",
+        .init(name: "set", usage: "set broadcast queued [--stall D] [--cap SIZE] [--budget SIZE]|naive · set rate N [--burst B]|off · set reconnect on|off [OPTIONS] · set heartbeat DURATION|off [--text] [--timeout D] · set reading on|off · set pings quiet|shown · set deflate on|off",
               summary: "how the lab broadcasts and how fast it lets a client send; whether the current client reconnects; its heartbeat; whether it reads",
               details: [
                 "broadcast naive shows the guide's flaw: one receiver that does not read stalls everyone.",
                 "broadcast queued --stall 3s --cap 1MiB: a receiver whose socket takes no bytes for 3 s, or with over 1 MiB waiting and its socket full, is cut off (defaults 10 s, 16 MiB); --budget SIZE: all queues together (default 256 MiB), then senders wait.",
                 "rate 5: one connection may send 5 messages a second to chat, room and live chat (10 back to back, or --burst B); off lifts the limit (default 20).",
                 "reading off: the current client stops reading its socket (a frozen tab); reading on resumes.",
+                "deflate off: the lab declines permessage-deflate offers (as wirelab serve --no-deflate; uvicorn --ws-per-message-deflate false); on (default): it accepts them, as uvicorn does. Connections already open keep what they agreed.",
                 "pings quiet (default): one line for each ping the server sends and none for the automatic pong; pings shown: both in full. Pings you send are always shown.",
                 "reconnect on [--base 1s] [--max 30s] [--attempts 10] [--jitter 0.2]: backoff doubles from base up to max; a close you asked for (close) or a 1000 from the server ends it.",
                 "heartbeat 5s: a ping frame every 5 s (--text: the text ping, answered pong by /ws/notifications); no answer within --timeout (default: the interval, at most 10 s) drops the connection as dead.",

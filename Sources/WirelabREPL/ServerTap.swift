@@ -1,5 +1,6 @@
 import LabServer
 import NIOConcurrencyHelpers
+import WireClient
 import WireProtocol
 
 /// The lab's side of connections the REPL did not open (`tap`, `wirelab serve --tap`): each
@@ -126,7 +127,7 @@ public final class ServerTap: Sendable {
 /// One tapped connection: its own dissector, like a ``ClientConnection``'s, fed the server's bytes.
 final class TappedConnection: Sendable {
     private struct State {
-        var dissector = WireDissector()
+        var dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
         var sse: SSEParser?
         var requestKey: String?
         /// Pieces up to this sequence number were in the history already.

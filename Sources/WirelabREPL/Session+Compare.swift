@@ -126,6 +126,9 @@ extension Session {
         let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
         console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
+        if connection.agreedDeflate != nil {
+            console.line("   " + style.dim("the WebSocket's payloads are compressed (permessage-deflate, RSV1=1): the bytes the wire carried, not the message's length"))
+        }
         connection.record(.compared)
     }
 

@@ -46,7 +46,8 @@ extension Session {
                 let outcome: WebSocketClient.ConnectOutcome
                 do {
                     outcome = try await WebSocketClient.connect(
-                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, tap: connection.observe
+                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, deflate: connection.deflate,
+                        tap: connection.observe
                     )
                 } catch {
                     end = .unreachable

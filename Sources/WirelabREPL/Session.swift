@@ -186,8 +186,20 @@ actor Session {
         var key: String?
         var explicitToken: String?
         var origin: String?
+        var deflate: DeflateOffer?
         while let word = words.popFirst() {
             switch word {
+            case "--deflate":
+                deflate = deflate ?? DeflateOffer()
+            case "--no-context-takeover":
+                deflate = deflate ?? DeflateOffer()
+                deflate?.noContextTakeover = true
+            case "--window-bits":
+                guard let value = words.popFirst(), let bits = Int(value), DeflateOffer.windowBitsRange.contains(bits) else {
+                    throw UsageError("--window-bits takes 9 to 15: the LZ77 window is 2^N bytes (zlib's raw deflate cannot compress with 8)", usage: usage)
+                }
+                deflate = deflate ?? DeflateOffer()
+                deflate?.windowBits = bits
             case "--origin":
                 guard let value = words.popFirst(), value.hasPrefix("http://") || value.hasPrefix("https://") || value == "null" else {
                     throw UsageError("--origin takes the page's origin, such as https://evil.example", usage: usage)
@@ -204,6 +216,9 @@ actor Session {
                 key = value
             default: throw UsageError("unexpected '\(word)'", usage: usage)
             }
+        }
+        if deflate != nil, eventStream || autoPath != nil {
+            throw UsageError("--deflate is a WebSocket extension: it goes with open PATH, not open sse or open auto", usage: usage)
         }
         if let autoPath { return try await openAuto(autoPath, as: name) }
         var target: WebSocketTarget
@@ -244,10 +259,11 @@ actor Session {
         )
         lastAttempt = connection
         connection.origin = origin
+        connection.deflate = deflate
         console.line("\(clientName) · connecting to \(target)" + (origin.map { " as a page from \($0) would (Origin: \($0))" } ?? ""))
         let outcome: WebSocketClient.ConnectOutcome
         do {
-            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, origin: origin, tap: connection.observe)
+            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, origin: origin, deflate: deflate, tap: connection.observe)
         } catch let error as WebSocketClient.HandshakeFailed {
             throw UsageError("\(clientName) · \(error.description)")
         } catch {
@@ -634,6 +650,16 @@ actor Session {
         case "reconnect": return try setReconnect(Array(words.dropFirst()))
         case "heartbeat": return try setHeartbeat(Array(words.dropFirst()))
         case "reading": return try await setReading(Array(words.dropFirst()))
+        case "deflate":
+            guard words.count == 2, ["on", "off"].contains(words[1]) else {
+                throw UsageError("set deflate takes on (accept permessage-deflate when a client offers it, as uvicorn does) or off", usage: usage)
+            }
+            let lab = try requireLab()
+            lab.context.compression.acceptsDeflate = words[1] == "on"
+            console.line(words[1] == "on"
+                ? "deflate: on · upgrades that offer permessage-deflate are answered with it; their data frames may be compressed (RSV1=1)"
+                : "deflate: off · offers of permessage-deflate are declined; connections open uncompressed · those already open keep what they agreed")
+            return
         case "pings":
             guard words.count == 2, ["quiet", "shown"].contains(words[1]) else {
                 throw UsageError("set pings takes quiet (one line for each ping the server sends; the default) or shown (every bit of it and of the pong)", usage: usage)

@@ -38,12 +38,20 @@ struct WireRenderer {
         case .unrecognised: kind = "HTTP head"
         }
         let headline = "\(arrow(direction)) \(kind) · \(head.byteCount) bytes"
-        guard view != .quiet else { return [headline] }
+        guard view != .quiet else {
+            // The one header that changes every frame after it: an agreed permessage-deflate.
+            guard head.status == 101, let agreed = head.field("Sec-WebSocket-Extensions") else { return [headline] }
+            return [headline, pad + "Sec-WebSocket-Extensions: " + Self.visible(agreed) + style.dim(" · data frames may be compressed (RSV1=1)")]
+        }
         var lines = [headline]
         let upgrade = head.field("Upgrade") != nil || head.status == 101
         for line in head.lines {
             lines.append(pad + Self.visible(line))
-            let note = Self.note(forHeadLine: line, upgrade: upgrade)
+            var note = Self.note(forHeadLine: line, upgrade: upgrade)
+            if upgrade, line.lowercased().hasPrefix("sec-websocket-extensions:") {
+                let value = String(line.drop { $0 != ":" }.dropFirst())
+                note = DeflateParameters.explain(headerValue: value, isAnswer: head.status != nil)
+            }
             if !note.isEmpty { lines.append(pad + style.dim("  ↳ " + note)) }
         }
         lines.append(pad + style.dim("(empty line: end of the head; every line above ended in CR LF)"))
@@ -191,7 +199,7 @@ struct WireRenderer {
             }
         }
         lines += payloadLines(frame)
-        if frame.isMasked && !frame.wirePayload.isEmpty {
+        if frame.isMasked && !frame.wirePayload.isEmpty && frame.compression == nil {
             lines[lines.count - 1] += style.dim("  ← unmasked: byte i XOR key[i mod 4]")
         }
         lines += violations.map(warning)
@@ -211,7 +219,8 @@ struct WireRenderer {
 
     private func byte0(_ frame: Frame) -> String {
         let fin = frame.fin ? "FIN=1 final frame" : "FIN=0 more fragments follow"
-        let rsv = "RSV1-3=\(frame.rsv1 ? 1 : 0)\(frame.rsv2 ? 1 : 0)\(frame.rsv3 ? 1 : 0)"
+        var rsv = "RSV1-3=\(frame.rsv1 ? 1 : 0)\(frame.rsv2 ? 1 : 0)\(frame.rsv3 ? 1 : 0)"
+        if frame.rsv1, frame.compression != nil, frame.opcode != .continuation { rsv += " per-message compressed" }
         return "\(fin) · \(rsv) · opcode \(frame.opcode.hex) \(frame.opcode.name)"
     }
 
@@ -240,8 +249,39 @@ struct WireRenderer {
         if frame.opcode == .close {
             return [pad + "(empty close payload: no status code, the receiver reports 1005)"]
         }
+        if let compression = frame.compression { return compressedLines(frame, compression) }
         if payload.isEmpty { return [pad + "(no payload)"] }
         return [pad + "payload".padding(byteColumn) + describe(payload, as: frame.opcode)]
+    }
+
+    /// A frame of a permessage-deflate message: the compressed bytes, and on the message's last
+    /// frame what they inflate to and what compression saved (or cost).
+    private func compressedLines(_ frame: Frame, _ compression: Frame.Compression) -> [String] {
+        let payload = frame.payload
+        var lines = [
+            pad + "compressed".padding(byteColumn) + HexDump.compact(payload.prefix(16))
+                + (payload.count > 16 ? style.dim(" … (\(payload.count) bytes)") : "") + (payload.isEmpty ? "(no bytes)" : "")
+                + (frame.isMasked && !payload.isEmpty ? style.dim("  ← unmasked: byte i XOR key[i mod 4]") : "")
+        ]
+        guard frame.fin else {
+            lines.append(pad + style.dim("  ↳ DEFLATE data, inflated once the message's last frame is in"))
+            return lines
+        }
+        guard let inflated = compression.inflated else {
+            lines.append(pad + style.dim("  ↳ DEFLATE data (not inflated here)"))
+            return lines
+        }
+        lines.append(pad + "inflated".padding(byteColumn) + (inflated.isEmpty ? "(empty)" : describe(inflated, as: frame.opcode == .continuation ? .text : frame.opcode)))
+        lines.append(pad + style.dim("  ↳ " + Self.ratio(compressed: compression.compressedBytes, inflated: inflated.count, contextTakenOver: compression.contextTakenOver)))
+        return lines
+    }
+
+    /// "41 bytes carry 120 (34 %): 79 saved" — measured from this message's bytes.
+    static func ratio(compressed: Int, inflated: Int, contextTakenOver: Bool) -> String {
+        let percent = inflated == 0 ? 100 : Int((Double(compressed) * 100 / Double(inflated)).rounded())
+        let verdict = compressed <= inflated ? "\(inflated - compressed) bytes saved" : "\(compressed - inflated) bytes more than sending it plain"
+        let window = contextTakenOver ? "window kept from earlier messages" : "fresh window"
+        return "\(compressed) compressed bytes carry \(inflated) (\(percent) %): \(verdict) · \(window)"
     }
 
     private func describe(_ payload: [UInt8], as opcode: Opcode) -> String {
@@ -256,11 +296,15 @@ struct WireRenderer {
     func compactLine(_ frame: Frame, direction: Direction) -> String {
         var kind = frame.opcode.name + (frame.fin ? "" : " fragment")
         var summary = quietSummary(frame)
-        if frame.opcode == .text, let text = String(validatingUTF8Bytes: frame.payload), let json = try? JSON(parsing: text), json.isObject {
+        if frame.opcode == .text, let text = String(validatingUTF8Bytes: frame.messageData), let json = try? JSON(parsing: text), json.isObject {
             if let type = json["type"]?.stringValue { kind = Self.visible(type) }
             summary = Self.visible(text)
         }
-        return "\(arrow(direction)) \(kind) · \(frame.wireSize) B · " + fitted(summary, after: "→ \(client) \(kind) · \(frame.wireSize) B · ")
+        var size = "\(frame.wireSize) B"
+        if let compression = frame.compression, let inflated = compression.inflated {
+            size += " (message: \(compression.compressedBytes) B deflated from \(inflated.count))"
+        }
+        return "\(arrow(direction)) \(kind) · \(size) · " + fitted(summary, after: "→ \(client) \(kind) · \(size) · ")
     }
 
     /// `text`, cut with "…" so that it fits on the line after `head` (one line per message).
@@ -273,7 +317,8 @@ struct WireRenderer {
             let reason = String(validatingUTF8Bytes: close.reason) ?? ""
             return "\(close.code.code) \(close.code.name)" + (reason.isEmpty ? "" : " \(Self.quote(reason, limit: 40))")
         }
-        return frame.payload.isEmpty ? "(empty)" : describe(frame.payload, as: frame.opcode)
+        if frame.compression != nil, frame.compression?.inflated == nil { return "(compressed fragment)" }
+        return frame.messageData.isEmpty ? "(empty)" : describe(frame.messageData, as: frame.opcode)
     }
 
     private func wireDump(_ bytes: [UInt8]) -> [String] {

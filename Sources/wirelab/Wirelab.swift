@@ -40,6 +40,9 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Broadcast as the guide does: await each receiver in turn, so one slow receiver stalls all.")
     var naiveBroadcast = false
 
+    @Flag(help: "Decline permessage-deflate (RFC 7692) offers; by default the lab accepts them, as uvicorn does.")
+    var noDeflate = false
+
     @Option(help: ArgumentHelp("Seconds a receiver's socket may take no bytes before the lab cuts it off (queued broadcast).", valueName: "seconds"))
     var stallLimit: Double = 10
 
@@ -112,6 +115,7 @@ struct ServerOptions: ParsableArguments {
         configuration.allowedOrigins = allowedOrigins
         configuration.logger.logLevel = logLevel
         configuration.broadcastMode = naiveBroadcast ? .naive : .queued
+        configuration.acceptsDeflate = !noDeflate
         configuration.limits.heartbeatInterval = .milliseconds(Int64(sseHeartbeat * 1000))
         configuration.limits.dashboardInterval = .milliseconds(Int64(dashboardInterval * 1000))
         configuration.limits.pingInterval = pingInterval > 0 ? .milliseconds(Int64(pingInterval * 1000)) : nil

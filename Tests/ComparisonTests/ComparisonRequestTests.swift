@@ -12,12 +12,13 @@ struct ComparisonRequestTests {
         #expect(request.options.count(for: .chat) == 10)
         #expect(request.json == false)
         #expect(request.target == nil)
+        #expect(request.options.deflate == false)
     }
 
     @Test("every option")
     func everyOption() throws {
         let request = try ComparisonRequest(parsing: [
-            "notifications", "--duration", "5s", "--interval", "250ms", "--count", "4", "--steady", "--seed", "7", "--json", "--url", "http://127.0.0.1:8000",
+            "notifications", "--duration", "5s", "--interval", "250ms", "--count", "4", "--steady", "--seed", "7", "--json", "--url", "http://127.0.0.1:8000", "--deflate",
         ])
         #expect(request.scenario == .notifications)
         #expect(request.options.duration == .seconds(5))
@@ -27,6 +28,7 @@ struct ComparisonRequestTests {
         #expect(request.options.seed == 7)
         #expect(request.json)
         #expect(request.target == ComparisonTarget(host: "127.0.0.1", port: 8000))
+        #expect(request.options.deflate)
     }
 
     @Test("mistakes are named", arguments: [

@@ -6,9 +6,10 @@ enum RawHTTP {
     /// An upgrade request; each part can be left out or changed to break a rule of RFC 6455 §4.1.
     static func upgradeRequest(
         path: String, key: String? = Handshake.sampleKey, port: Int, method: String = "GET", version: String? = "13",
-        connection: String? = "Upgrade"
+        connection: String? = "Upgrade", extensions: String? = nil
     ) -> String {
         var lines = ["\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Upgrade: websocket"]
+        if let extensions { lines.append("Sec-WebSocket-Extensions: \(extensions)") }
         if let connection { lines.append("Connection: \(connection)") }
         if let key { lines.append("Sec-WebSocket-Key: \(key)") }
         if let version { lines.append("Sec-WebSocket-Version: \(version)") }

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Testing
+import WireClient
 import WireProtocol
 
 /// What the server sent, as the suite judges it.
@@ -59,6 +60,12 @@ final class Session {
     /// How the connection failed, when it did not end with a plain FIN.
     private(set) var endedBecause: String?
     private var maskingKeys: SeededGenerator
+    /// What the 101 agreed for permessage-deflate (nil: nothing).
+    private(set) var deflate: DeflateParameters?
+    /// The server's frames that carried RSV1 (compressed messages).
+    private(set) var compressedFramesReceived = 0
+    /// The 101's head.
+    private(set) var upgradeResponse: HTTPHead?
 
     private init(target: Target, lab: RunningLab, name: String, socket: RawSocket, seed: UInt64) {
         self.target = target
@@ -71,22 +78,24 @@ final class Session {
     /// Connects, upgrades (checking the 101 and its `Sec-WebSocket-Accept`), and does what the
     /// target needs before it takes messages. `withRequest` goes out in the same TCP write as
     /// the upgrade request, before any answer (and then the target's preparation is skipped).
-    static func open(_ target: Target, on lab: RunningLab, withRequest early: [UInt8]? = nil) async throws -> Session {
+    static func open(_ target: Target, on lab: RunningLab, withRequest early: [UInt8]? = nil, extensions: String? = nil) async throws -> Session {
         let number = SessionNumbers.next()
         let path = try await target.path(for: "conf\(number)", on: lab)
         let socket = try await RawSocket.connect(port: lab.port, slots: lab.kind == .large ? ConnectionSlots.capacity : 1)
         do {
-            return try await upgrade(socket, target: target, on: lab, path: path, number: number, early: early)
+            return try await upgrade(socket, target: target, on: lab, path: path, number: number, early: early, extensions: extensions)
         } catch {
             socket.close()  // gives back its slot
             throw error
         }
     }
 
-    private static func upgrade(_ socket: RawSocket, target: Target, on lab: RunningLab, path: String, number: Int, early: [UInt8]?) async throws -> Session {
+    private static func upgrade(
+        _ socket: RawSocket, target: Target, on lab: RunningLab, path: String, number: Int, early: [UInt8]?, extensions: String?
+    ) async throws -> Session {
         var generator = SeededGenerator(seed: UInt64(number))
         let key = Handshake.makeKey(using: &generator)
-        try await socket.write(Array(RawHTTP.upgradeRequest(path: path, key: key, port: lab.port).utf8) + (early ?? []))
+        try await socket.write(Array(RawHTTP.upgradeRequest(path: path, key: key, port: lab.port, extensions: extensions).utf8) + (early ?? []))
         let (head, rest) = try await RawHTTP.readHead(from: socket)
         guard head.status == 101 else {
             throw ConformanceFailure(description: "\(path): the upgrade was answered \(head.lines.first ?? "?"), not 101")
@@ -95,6 +104,13 @@ final class Session {
             throw ConformanceFailure(description: "\(path): wrong Sec-WebSocket-Accept \(head.field("Sec-WebSocket-Accept") ?? "(none)")")
         }
         let session = Session(target: target, lab: lab, name: "conf\(number)", socket: socket, seed: UInt64(number) << 32)
+        session.upgradeResponse = head
+        if let agreed = DeflateParameters.accepted(headerValues: head.values(of: "Sec-WebSocket-Extensions")) {
+            session.deflate = agreed
+            session.frames = FrameStream(
+                sender: .server, deflate: agreed, inflater: try ZlibMessageInflater(windowBits: agreed.windowBits(of: .server))
+            )
+        }
         session.take(rest)
         if early == nil { try await target.prepare(session) }
         return session
@@ -158,8 +174,9 @@ final class Session {
                 for violation in violations {
                     Issue.record("\(target): the server's \(frame.opcode.name) frame breaks a rule: \(violation)")
                 }
+                if frame.rsv1 { compressedFramesReceived += 1 }
                 switch frame.opcode {
-                case .text where frame.fin, .binary where frame.fin: events.append(.message(frame.opcode, frame.payload))
+                case .text where frame.fin, .binary where frame.fin: events.append(.message(frame.opcode, frame.messageData))
                 case .ping: events.append(.ping(frame.payload))
                 case .pong: events.append(.pong(frame.payload))
                 case .close:
