@@ -95,10 +95,12 @@ extension Session {
 
         // Over the WebSocket: one frame up, and the answer (or, in a chat, our own message coming back).
         let wsBefore = connection.ledger
+        let tlsBefore = connection.tlsLayer
         let framesBefore = connection.framesDown
         try await webSocket.send(.text, payload: Array(message.utf8))
         await connection.wait(upTo: .seconds(5)) { $0.framesDown > framesBefore || $0.isClosed }
         let ws = (up: connection.ledger.up - wsBefore.up, down: connection.ledger.down - wsBefore.down, time: connection.lastRoundTrip)
+        let tlsAfter = connection.tlsLayer
 
         // Over HTTP, on the kept-alive http client: the same request, and for a conversation the
         // poll that reads the message back (HTTP cannot push it).
@@ -126,14 +128,16 @@ extension Session {
         let http = (up: after.up - httpBefore.up, down: after.down - httpBefore.down, time: httpTime)
         setFocus(connection.name)
         console.lines(compareTable(ws: ws, http: http, wsName: connection.name, httpLabel: label, requests: twin.poll == nil ? 1 : 2))
+        if let tlsBefore, let tlsAfter {
+            console.line(tlsCompareLine(before: tlsBefore, after: tlsAfter, decrypted: ws.up.total + ws.down.total))
+        }
         connection.record(.compared)
     }
 
     /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a
     /// conversation where to poll for it. Nil for endpoints without a one-message twin.
     private func httpTwin(of connection: ClientConnection) -> (post: String, poll: String?)? {
-        guard let lab, let labAddress, connection.target.host == labAddress.host, connection.target.port == labAddress.port,
-            case .route(let endpoint, _, let parameters) = lab.registry.resolveWebSocket(path: connection.target.path)
+        guard let lab, isOnLab(connection.target), case .route(let endpoint, _, let parameters) = lab.registry.resolveWebSocket(path: connection.target.path)
         else { return nil }
         switch endpoint.name {
         case "echo": return ("/http/echo", nil)

@@ -45,7 +45,8 @@ extension Session {
                 let outcome: WebSocketClient.ConnectOutcome
                 do {
                     outcome = try await WebSocketClient.connect(
-                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, tap: connection.observe
+                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, tls: connection.clientTLS,
+                        tap: connection.observe
                     )
                 } catch {
                     end = .unreachable
