@@ -60,7 +60,7 @@ if [ "$scenario" = tls ]; then
         -d '{"username":"alice","password":"wonderland"}' "$base/auth/token" |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
     # An event stream never ends by itself: curl stops it after 2 s (exit code 28).
-    curl -sS -N --max-time 2 --cacert "$work/lab.pem" "$base/events?token=$token&marker=$marker" >"$work/events.txt" || [ $? -eq 28 ]
+    curl -sS -N --max-time 2 --cacert "$work/lab.pem" "$base/events?token=$token&marker=$marker" >"$work/events.txt" 2>"$work/curl.log" || [ $? -eq 28 ]
     grep -q '^retry:' "$work/events.txt" || { echo "curl --cacert got no event stream:" >&2; cat "$work/events.txt" >&2; exit 1; }
     "$python" - "$work/lab.pem" "wss://localhost:$tls_port/ws/echo?token=$token&marker=$marker" "$marker" <<'PY'
 import ssl, sys
@@ -76,8 +76,10 @@ PY
     not_tls=$(tshark -r "$work/capture.pcapng" -d "$decode" -Y 'tcp.len > 0 && !tls' 2>/dev/null | wc -l)
     clear=$(tshark -r "$work/capture.pcapng" -d "$decode" -Y 'http || websocket' 2>/dev/null | wc -l)
     names=$(tshark -r "$work/capture.pcapng" -d "$decode" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name 2>/dev/null | sort -u | tr '\n' ' ')
-    records=$(tshark -r "$work/capture.pcapng" -d "$decode" -Y tls -T fields -e tls.record.content_type 2>/dev/null | tr ',' '\n' | sort | uniq -c | tr -s ' \n' ' ')
-    echo "tshark on the TLS port: TLS records by content type:$records; segments that are not TLS: $not_tls; HTTP or WebSocket in the clear: $clear; SNI: $names"
+    # TLS 1.3 calls an encrypted record's type its opaque_type.
+    records=$(tshark -r "$work/capture.pcapng" -d "$decode" -Y tls -T fields -E separator=, -e tls.record.content_type -e tls.record.opaque_type 2>/dev/null |
+        tr ',' '\n' | grep -v '^$' | sort | uniq -c | awk '{ printf " %s of type %s", $1, $2 }')
+    echo "tshark on the TLS port: TLS records:$records; segments that are not TLS: $not_tls; HTTP or WebSocket in the clear: $clear; SNI: $names"
     [ "$not_tls" -eq 0 ] || { echo "some TCP payload on the TLS port is not TLS" >&2; exit 1; }
     [ "$clear" -eq 0 ] || { echo "HTTP or WebSocket in the clear on the TLS port" >&2; exit 1; }
     [ "$names" = "localhost " ] || { echo "expected the server name localhost in every ClientHello, got: $names" >&2; exit 1; }
