@@ -37,7 +37,7 @@ struct LabChildChannel: ServerChildChannel {
             )
             // Outside everything, so that it sees the bytes as the socket does (even a 503 turning a
             // connection away).
-            try operations.addHandler(ServerWireTap(taps: lab.taps), position: .first)
+            try operations.addHandler(ServerWireTap(taps: lab.taps, tls: tls != nil), position: .first)
             if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls), position: .first) }
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try operations.addHandler(HandshakeGate(registry: registry, logger: logger), position: .before(upgrader))

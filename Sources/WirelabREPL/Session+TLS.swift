@@ -64,7 +64,7 @@ extension Session {
             return
         }
         console.lines([
-            "TLS on \(labAddress.host):\(port): wss:// and https:// to the same endpoints, switches and taps as port \(labAddress.port)",
+            "TLS on \(labAddress.host):\(port): wss:// and https:// to the same endpoints, switches and taps as \(labAddress.host):\(labAddress.port)",
             "   \(identity.summary)",
             "   subject: \(identity.subject)",
             "   valid \(Self.isoDate(identity.notValidBefore)) to \(Self.isoDate(identity.notValidAfter))",
