@@ -58,7 +58,10 @@ public struct ClientTLS: Sendable {
         if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
             return "the server's certificate is not valid for this host name: \(error). Use a name the certificate lists, or --insecure"
         }
-        if error is NIOSSLError || error is NIOSSLExtraError || text.contains("WRONG_VERSION_NUMBER") {
+        if text.contains("WRONG_VERSION_NUMBER") {
+            return "the server did not answer in TLS (its first bytes were not a TLS record): a plain ws:// or http:// port?"
+        }
+        if error is NIOSSLError || error is NIOSSLExtraError {
             return "the TLS handshake failed: \(text) (is this port speaking TLS?)"
         }
         return nil

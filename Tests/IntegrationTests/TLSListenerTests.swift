@@ -161,6 +161,21 @@ import WireProtocol
         await insecure.close()
     }
 
+    @Test func tlsToThePlainPortSaysItIsNotTLS() async throws {
+        let (lab, plainPort, _) = try await Self.startTLSLab(only: ["echo"])
+        defer { Task { await lab.stop() } }
+        let taps = Taps()
+        await #expect {
+            _ = try await HTTPConnection.connect(host: "127.0.0.1", port: plainPort, tls: taps.tls(lab), tap: taps.decryptedSink)
+        } throws: { error in
+            "\(error)".contains("did not answer in TLS")
+        }
+        // The record view stops at the server's plain HTTP answer.
+        var down = TLSRecordStream()
+        let answer = taps.records.withLockedValue { $0 }.flatMap { event -> [UInt8] in if case .bytes(.down, let bytes) = event { bytes } else { [] } }
+        #expect(down.feed(answer) == .failure(.notTLS(firstBytes: Array("HTTP/1.1".utf8))))
+    }
+
     @Test func aGeneratedCertificateIsPinnedByItsInjectedKeyAndDates() throws {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let key = [UInt8](repeating: 7, count: 32)
