@@ -99,7 +99,6 @@ private struct HandshakeEndNotice: LogHandler {
             base.log(event: event)
             return
         }
-        let reason = event.metadata?["error.type"].map { " (\($0))" } ?? ""
-        lab.announce("a TLS connection ended before its first request\(reason): a client that does not trust the lab's self-signed certificate stops in the handshake")
+        lab.announce("a TLS connection ended before its first request: a client that does not trust the lab's self-signed certificate stops in the handshake")
     }
 }

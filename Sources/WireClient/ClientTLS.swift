@@ -53,7 +53,7 @@ public struct ClientTLS: Sendable {
     public static func explain(_ error: any Error) -> String? {
         let text = "\(error)"
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
-            return "the server's certificate is not one this client trusts (self-signed, or for another name), so it stopped before sending anything: \(text). Add --insecure to skip the check (then anyone on the path could pretend to be the server)"
+            return "the server's certificate is not one this client trusts (self-signed, or for another name), so it stopped before sending anything (CERTIFICATE_VERIFY_FAILED). Add --insecure to skip the check (then anyone on the path could pretend to be the server)"
         }
         if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
             return "the server's certificate is not valid for this host name: \(error). Use a name the certificate lists, or --insecure"
