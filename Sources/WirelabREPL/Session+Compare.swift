@@ -27,6 +27,7 @@ extension Session {
         } else {
             var configuration = lab!.configuration
             configuration.port = 0
+            configuration.tls = nil  // compare runs over plain ws:// and http://
             let fresh = try Lab(configuration: configuration)
             let port = try await fresh.start()
             ownLab = fresh
