@@ -161,6 +161,31 @@ import WireProtocol
         await insecure.close()
     }
 
+    @Test func switchesAndCORSAreTheLabsOnBothPorts() async throws {
+        let (lab, _, tlsPort) = try await Self.startTLSLab()
+        defer { Task { await lab.stop() } }
+        let connection = try await HTTPConnection.connect(host: "localhost", port: tlsPort, tls: Taps().tls(lab), tap: { _ in })
+        let page = "https://localhost:4200"
+        let allowed = try await connection.request(method: "GET", path: "/http/dashboard", headers: [("Origin", page)])
+        #expect(allowed.status == 200)
+        #expect(allowed.header("Access-Control-Allow-Origin") == page)
+        let foreign = try await connection.request(method: "GET", path: "/http/dashboard", headers: [("Origin", "https://evil.example")])
+        #expect(foreign.header("Access-Control-Allow-Origin") == nil)
+        _ = try await lab.registry.disable("dashboard")
+        #expect(try await connection.request(method: "GET", path: "/http/dashboard").status == 503)
+        await connection.close()
+        let target = try WebSocketTarget(parsing: "wss://localhost:\(tlsPort)/ws/echo", lab: nil)
+        _ = try await lab.registry.disable("echo")
+        let refused = try await WebSocketClient.connect(
+            to: target, requestKey: Handshake.sampleKey, randomness: Randomness(.seeded(2)), tls: Taps().tls(lab), tap: { _ in }
+        )
+        guard case .refused(let status, _) = refused else {
+            Issue.record("a switched-off endpoint upgraded over TLS")
+            return
+        }
+        #expect(status == 503)
+    }
+
     @Test func tlsToThePlainPortSaysItIsNotTLS() async throws {
         let (lab, plainPort, _) = try await Self.startTLSLab(only: ["echo"])
         defer { Task { await lab.stop() } }
