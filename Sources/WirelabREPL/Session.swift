@@ -584,6 +584,9 @@ actor Session {
                 console.line("    " + route.method.rawValue.padding(6) + " http://\(base)\(route.pattern)")
             }
         }
+        if let tlsPort = lab.tlsPort {
+            console.line(style.dim("each also over TLS, as wss://\(Self.tlsHostName):\(tlsPort)/… and https://\(Self.tlsHostName):\(tlsPort)/… (open --tls PATH, http --tls METHOD PATH)"))
+        }
     }
 
     private func toggle(_ on: Bool, _ words: [String]) async throws {
