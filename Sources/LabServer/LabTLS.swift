@@ -93,6 +93,9 @@ public struct LabTLSIdentity: Sendable {
 
     /// A certificate chain (PEM, leaf first) and its private key (PEM) from files.
     public static func load(certificateFile: String, keyFile: String) throws -> LabTLSIdentity {
+        for (what, path) in [("certificate", certificateFile), ("private key", keyFile)] where !FileManager.default.fileExists(atPath: path) {
+            throw LoadFailed(description: "no \(what) file at \(path)")
+        }
         let chain: [NIOSSLCertificate]
         let pemText: String
         do {
