@@ -19,7 +19,7 @@ struct CommandHelp: Sendable {
                 "open auto /chat/NAME (or /room/ROOM/NAME) tries a WebSocket, then SSE + POST, then long polling + POST, and says why each failed; send works the same on whichever it lands.",
                 "--origin https://evil.example sends that Origin header, as a page from that site would: the lab refuses origins other than localhost pages and those it was started with (--allowed-origin).",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",
-                "--tls /ws/echo (or wss://HOST:PORT/PATH) speaks TLS: first the records a network observer sees (type, version, length, the ClientHello's SNI and ALPN), then, decrypted, the same handshake and frames as over ws://. The lab's own certificate is trusted; --insecure skips the check for other servers.",
+                "--tls /ws/echo (or wss://HOST:PORT/PATH) speaks TLS: it shows the records a network observer sees (type, version, length, the ClientHello's SNI and ALPN) and, decrypted, the same handshake and frames as over ws://. The lab's own certificate is trusted; --insecure skips the check for other servers.",
               ]),
         .init(name: "http", usage: "http [--token T | --no-token] [--raw] [--origin URL] [--header NAME:VALUE] [--tls] [--insecure] GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS PATH|URL [BODY]",
               summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",
