@@ -128,7 +128,20 @@ public struct TLSRecord: Sendable, Equatable {
 public struct TLSRecordStream: Sendable {
     public enum Failure: Error, Equatable, Sendable {
         /// The bytes do not start with a record header: not TLS (plain HTTP to a TLS port, say).
+        /// `firstBytes` are the five that were read as one.
         case notTLS(firstBytes: [UInt8])
+    }
+
+    /// What one ``feed(_:)`` gave: the records it completed and, if the bytes then stopped
+    /// being TLS, why (reported once; what follows is not taken apart).
+    public struct Fed: Sendable, Equatable {
+        public var records: [TLSRecord] = []
+        public var failure: Failure?
+
+        public init(records: [TLSRecord] = [], failure: Failure? = nil) {
+            self.records = records
+            self.failure = failure
+        }
     }
 
     private var pending: [UInt8] = []
@@ -142,8 +155,8 @@ public struct TLSRecordStream: Sendable {
 
     public init() {}
 
-    public mutating func feed(_ bytes: [UInt8]) -> Result<[TLSRecord], Failure> {
-        guard !failed else { return .success([]) }
+    public mutating func feed(_ bytes: [UInt8]) -> Fed {
+        guard !failed else { return Fed() }
         pending += bytes
         var records: [TLSRecord] = []
         var offset = 0
@@ -153,7 +166,9 @@ public struct TLSRecordStream: Sendable {
             let length = Int(pending[offset + 3]) << 8 | Int(pending[offset + 4])
             guard (20...24).contains(type.rawValue), pending[offset + 1] == 3, length <= Self.maxLength else {
                 failed = true
-                return .failure(.notTLS(firstBytes: Array(pending[offset...].prefix(8))))
+                // The five bytes that were read as a header: as many whatever pieces they came in.
+                // The records before it were whole: they come out too, whatever the pieces.
+                return Fed(records: records, failure: .notTLS(firstBytes: Array(pending[offset..<(offset + TLSRecord.headerLength)])))
             }
             guard pending.count - offset >= TLSRecord.headerLength + length else { break }
             let body = Array(pending[(offset + TLSRecord.headerLength)..<(offset + TLSRecord.headerLength + length)])
@@ -175,7 +190,7 @@ public struct TLSRecordStream: Sendable {
             records.append(TLSRecord(contentType: type, version: version, length: length, handshakeType: handshakeType, clientHello: hello))
         }
         pending.removeFirst(offset)
-        return .success(records)
+        return Fed(records: records)
     }
 
     private static func wholeMessage(_ bytes: [UInt8]) -> [UInt8]? {

@@ -195,17 +195,12 @@ final class ClientConnection: Sendable {
         guard case .bytes(let direction, let bytes) = event else { return }
         let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
         publishing.withLock {
-            let result = tls.withLockedValue { $0?.feed(direction, bytes) } ?? .success([])
-            let lines: [String]
-            switch result {
-            case .success(let records):
-                for hello in records.compactMap(\.clientHello) {
-                    record(.tls, ["sni": hello.serverName ?? "none", "alpn": hello.alpn.joined(separator: ",")])
-                }
-                lines = records.flatMap { renderer.render(tlsRecord: $0, direction: direction) }
-            case .failure(let failure):
-                lines = renderer.render(notTLS: failure, direction: direction)
+            let fed = tls.withLockedValue { $0?.feed(direction, bytes) } ?? TLSRecordStream.Fed()
+            for hello in fed.records.compactMap(\.clientHello) {
+                record(.tls, ["sni": hello.serverName ?? "none", "alpn": hello.alpn.joined(separator: ",")])
             }
+            let lines = fed.records.flatMap { renderer.render(tlsRecord: $0, direction: direction) }
+                + (fed.failure.map { renderer.render(notTLS: $0, direction: direction) } ?? [])
             if !settings.muted && !lines.isEmpty { emit(lines) }
         }
     }

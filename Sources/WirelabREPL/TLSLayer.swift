@@ -20,14 +20,12 @@ struct TLSLayer: Sendable {
     var total: Int { up.bytes + down.bytes }
 
     /// - Returns: the whole records these bytes completed, or why they are not TLS.
-    mutating func feed(_ direction: Direction, _ bytes: [UInt8]) -> Result<[TLSRecord], TLSRecordStream.Failure> {
+    mutating func feed(_ direction: Direction, _ bytes: [UInt8]) -> TLSRecordStream.Fed {
         if direction == .up { up.bytes += bytes.count } else { down.bytes += bytes.count }
-        let result = direction == .up ? upStream.feed(bytes) : downStream.feed(bytes)
-        if case .success(let records) = result {
-            if direction == .up { up.records += records.count } else { down.records += records.count }
-            if let hello = records.lazy.compactMap(\.clientHello).first { clientHello = hello }
-        }
-        return result
+        let fed = direction == .up ? upStream.feed(bytes) : downStream.feed(bytes)
+        if direction == .up { up.records += fed.records.count } else { down.records += fed.records.count }
+        if let hello = fed.records.lazy.compactMap(\.clientHello).first { clientHello = hello }
+        return fed
     }
 }
 

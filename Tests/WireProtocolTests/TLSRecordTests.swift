@@ -35,7 +35,7 @@ struct TLSRecordTests {
     @Test func aClientHelloTellsTheServerNameAndTheProtocolsAndNothingElse() throws {
         let hello = Self.clientHello(serverName: "localhost", alpn: ["h2", "http/1.1"])
         var stream = TLSRecordStream()
-        let records = try stream.feed(Self.record(22, version: 0x0301, hello)).get()
+        let records = stream.feed(Self.record(22, version: 0x0301, hello)).records
         #expect(records.count == 1)
         let record = try #require(records.first)
         #expect(record.contentType == .handshake)
@@ -54,7 +54,7 @@ struct TLSRecordTests {
         let bytes = Self.record(22, hello) + Self.record(20, [1]) + Self.record(23, [UInt8](repeating: 0x55, count: 300))
         var stream = TLSRecordStream()
         var records: [TLSRecord] = []
-        for byte in bytes { records += try stream.feed([byte]).get() }
+        for byte in bytes { records += stream.feed([byte]).records }
         #expect(records.map(\.contentType) == [.handshake, .changeCipherSpec, .applicationData])
         #expect(records.map(\.length) == [hello.count, 1, 300])
         #expect(records[0].clientHello?.serverName == "example.com")
@@ -64,16 +64,16 @@ struct TLSRecordTests {
     @Test func aClientHelloSplitOverTwoRecordsIsReadWhenWhole() throws {
         let hello = Self.clientHello(serverName: "split.example", alpn: [])
         var stream = TLSRecordStream()
-        let first = try stream.feed(Self.record(22, Array(hello.prefix(40)))).get()
+        let first = stream.feed(Self.record(22, Array(hello.prefix(40)))).records
         #expect(first.first?.clientHello == nil)
-        let second = try stream.feed(Self.record(22, Array(hello.dropFirst(40)))).get()
+        let second = stream.feed(Self.record(22, Array(hello.dropFirst(40)))).records
         #expect(second.first?.clientHello?.serverName == "split.example")
     }
 
     @Test func afterChangeCipherSpecAHandshakeRecordIsEncrypted() throws {
         var stream = TLSRecordStream()
         // TLS 1.2's Finished: type 22, but encrypted; its first byte means nothing.
-        let records = try stream.feed(Self.record(20, [1]) + Self.record(22, [1, 0, 0, 4, 9, 9, 9, 9])).get()
+        let records = stream.feed(Self.record(20, [1]) + Self.record(22, [1, 0, 0, 4, 9, 9, 9, 9])).records
         #expect(records[1].contentType == .handshake)
         #expect(records[1].handshakeType == nil)
         #expect(records[1].clientHello == nil)
@@ -82,9 +82,24 @@ struct TLSRecordTests {
     @Test func plainHTTPToATLSPortIsNotTLS() {
         var stream = TLSRecordStream()
         let result = stream.feed(Array("GET / HTTP/1.1\r\n".utf8))
-        #expect(result == .failure(.notTLS(firstBytes: Array("GET / HT".utf8))))
+        #expect(result == TLSRecordStream.Fed(failure: .notTLS(firstBytes: Array("GET /".utf8))))
+        // The same five bytes whatever pieces they come in.
+        var bytewise = TLSRecordStream()
+        var failure: TLSRecordStream.Failure?
+        for byte in "GET / HTTP/1.1\r\n".utf8 where failure == nil {
+            failure = bytewise.feed([byte]).failure
+        }
+        #expect(failure == .notTLS(firstBytes: Array("GET /".utf8)))
         // Once broken, the rest is not taken apart.
-        #expect(stream.feed([22, 3, 3, 0, 0]) == .success([]))
+        #expect(stream.feed([22, 3, 3, 0, 0]) == TLSRecordStream.Fed())
+    }
+
+    @Test func recordsBeforeBytesThatAreNotTLSStillComeOut() {
+        let bytes = Self.record(23, [1, 2, 3]) + Array("HTTP/1.1 400".utf8)
+        var whole = TLSRecordStream()
+        let fed = whole.feed(bytes)
+        #expect(fed.records.map(\.length) == [3])
+        #expect(fed.failure == .notTLS(firstBytes: Array("HTTP/".utf8)))
     }
 
     @Test func aTruncatedClientHelloIsNotReadAsOne() {
