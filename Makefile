@@ -59,11 +59,13 @@ load-small: system-deps python-peers build-release
 	scripts/load-test.sh --clients 100 --messages 50 --never-reader-rcvbuf 4096 --timeout 90
 	scripts/load-test.sh burst --clients 20 --burst 300 --timeout 90
 
-# `compare` against a packet capture of the same run: tshark must see exactly the bytes reported.
-verify-capture: build-release
-	@scripts/ensure-system-deps.sh tshark
+# `compare` against a packet capture of the same run: tshark must see exactly the bytes reported;
+# then the TLS port: only TLS records on the wire, SNI readable, no path, token or message in it.
+verify-capture: build-release python-peers
+	@scripts/ensure-system-deps.sh tshark curl
 	scripts/verify-with-tshark.sh chat --duration 3s --count 3
 	scripts/verify-with-tshark.sh notifications --duration 3s --count 3
+	PYTHON=$(PYTHON) scripts/verify-with-tshark.sh tls
 
 # libFuzzer on the protocol code and the REPL's rendering, a million runs per target (FUZZ_RUNS
 # to change it; see FUZZING.md). Never part of `make test`: it took an hour on two vCPUs.

@@ -217,9 +217,39 @@ def text():
         write("text", name, data)
 
 
+def tls_record(content_type, body, version=0x0303):
+    return struct.pack(">BHH", content_type, version, len(body)) + body
+
+
+def client_hello(server_name=b"localhost", protocols=(b"http/1.1",)):
+    extensions = b""
+    if server_name:
+        entry = b"\x00" + struct.pack(">H", len(server_name)) + server_name
+        extensions += struct.pack(">HHH", 0x0000, len(entry) + 2, len(entry)) + entry
+    if protocols:
+        names = b"".join(bytes([len(p)]) + p for p in protocols)
+        extensions += struct.pack(">HHH", 0x0010, len(names) + 2, len(names)) + names
+    body = b"\x03\x03" + bytes(32) + b"\x20" + bytes(32) + struct.pack(">H", 2) + b"\x13\x01" + b"\x01\x00"
+    body += struct.pack(">H", len(extensions)) + extensions
+    return b"\x01" + len(body).to_bytes(3, "big") + body
+
+
+def tls():
+    """Pieces (2 control bytes), then one direction of a TLS connection."""
+    pieces = b"\x05\x40"
+    hello = client_hello()
+    write("tls", "client-flight", pieces + tls_record(22, hello, 0x0301) + tls_record(20, b"\x01") + tls_record(23, bytes(range(40))))
+    write("tls", "hello-in-two-records", pieces + tls_record(22, hello[:30]) + tls_record(22, hello[30:]))
+    write("tls", "hello-to-an-address", pieces + tls_record(22, client_hello(server_name=None)))
+    write("tls", "server-flight", pieces + tls_record(22, b"\x02\x00\x00\x04" + bytes(4)) + tls_record(20, b"\x01")
+          + tls_record(23, bytes(100)) + tls_record(21, b"\x01\x00"))
+    write("tls", "plain-http", pieces + b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    write("tls", "truncated-hello", pieces + tls_record(22, hello)[:60])
+
+
 if __name__ == "__main__":
     shutil.rmtree(ROOT, ignore_errors=True)
-    for make in (wire, frames, sse, http, json, utf8, text):
+    for make in (wire, frames, sse, http, json, utf8, text, tls):
         make()
     for target in sorted(os.listdir(ROOT)):
         print(f"{target}: {len(os.listdir(os.path.join(ROOT, target)))} seeds")

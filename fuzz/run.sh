@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${FUZZ_RUNS:-1000000}
-TARGETS=${FUZZ_TARGETS:-wire frames sse http json utf8 text}
+TARGETS=${FUZZ_TARGETS:-wire frames sse http json utf8 text tls}
 MAX_LEN=${FUZZ_MAX_LEN:-4096}
 SANITIZERS=${FUZZ_SANITIZERS:-fuzzer,address}
 SWIFTC=${SWIFTC:-swiftc}

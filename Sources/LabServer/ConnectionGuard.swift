@@ -107,7 +107,7 @@ final class ConnectionGuard: ChannelInboundHandler {
         case .waitingForHead(var matched):
             let bytes = unwrapInboundIn(data).readableBytesView
             if !sawFirstByte, bytes.first == Self.tlsHandshakeRecord {
-                notice("a TLS handshake arrived (first byte 0x16): the lab speaks plain ws:// and http://, not wss:// or https://")
+                notice("a TLS handshake arrived (first byte 0x16) on the plain port: it speaks ws:// and http://; wss:// and https:// go to the lab's TLS port (wirelab serve --tls-port, the REPL's tls)")
             }
             sawFirstByte = sawFirstByte || !bytes.isEmpty
             // Only the first head is timed; after it the HTTP layer's own idle timeout applies.

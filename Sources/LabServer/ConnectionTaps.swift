@@ -28,6 +28,8 @@ public final class ConnectionTaps: Sendable {
         public var bytesUp = 0
         public var bytesDown = 0
         public var closed = false
+        /// Came in on the TLS port: the bytes counted and kept are the decrypted ones.
+        public var tls = false
     }
 
     /// One observed piece of a connection. `sequence` numbers a connection's pieces from 0, so
@@ -70,9 +72,11 @@ public final class ConnectionTaps: Sendable {
         fileprivate let record: NIOLockedValueBox<Record>
         let id: Int
 
-        fileprivate init(id: Int, peer: String) {
+        fileprivate init(id: Int, peer: String, tls: Bool) {
             self.id = id
-            record = NIOLockedValueBox(Record(summary: Summary(id: id, peer: peer)))
+            var summary = Summary(id: id, peer: peer)
+            summary.tls = tls
+            record = NIOLockedValueBox(Record(summary: summary))
         }
     }
 
@@ -143,10 +147,10 @@ public final class ConnectionTaps: Sendable {
 
     // MARK: Fed by ServerWireTap
 
-    func opened(peer: String) -> Connection {
+    func opened(peer: String, tls: Bool) -> Connection {
         state.withLockedValue { state in
             defer { state.next += 1 }
-            let connection = Connection(id: state.next, peer: peer)
+            let connection = Connection(id: state.next, peer: peer, tls: tls)
             state.connections[state.next] = connection
             return connection
         }
@@ -218,17 +222,20 @@ final class ServerWireTap: ChannelDuplexHandler {
     typealias OutboundOut = IOData
 
     private let taps: ConnectionTaps
+    /// Behind NIOSSL's handler on the TLS port: it sees the decrypted bytes.
+    private let tls: Bool
     private var connection: ConnectionTaps.Connection?
 
-    init(taps: ConnectionTaps) {
+    init(taps: ConnectionTaps, tls: Bool = false) {
         self.taps = taps
+        self.tls = tls
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let peer = context.channel.remoteAddress.map { address in
             "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
         } ?? "?"
-        connection = taps.opened(peer: peer)
+        connection = taps.opened(peer: peer, tls: tls)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -8,6 +8,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
 
@@ -27,6 +28,8 @@ public struct LabConfiguration: Sendable {
     public var tokenSecret: [UInt8]?
     /// Accept permessage-deflate when a client offers it (uvicorn does); `--no-deflate` refuses.
     public var acceptsDeflate = true
+    /// A second listener speaking TLS (wss://, https://) to the same endpoints; nil for none.
+    public var tls: LabTLSConfiguration?
     public var logger = Logger(label: "wirelab.server")
 
     public init() {}
@@ -34,6 +37,7 @@ public struct LabConfiguration: Sendable {
 
 public enum LabError: Error, CustomStringConvertible {
     case addressInUse(host: String, port: Int)
+    case tlsPortInUse(host: String, port: Int)
     case cannotBind(host: String, port: Int, reason: String)
     case stoppedBeforeStarting
 
@@ -41,6 +45,8 @@ public enum LabError: Error, CustomStringConvertible {
         switch self {
         case .addressInUse(let host, let port):
             "port \(port) on \(host) is already in use; pick another with --port (e.g. --port \(port + 1), or --port 0 for any free port)"
+        case .tlsPortInUse(let host, let port):
+            "the TLS port \(port) on \(host) is already in use; pick another with --tls-port (0 for any free port), or --no-tls"
         case .cannotBind(let host, let port, let reason): "cannot listen on \(host):\(port): \(reason)"
         case .stoppedBeforeStarting: "the server stopped before it started listening"
         }
@@ -52,10 +58,18 @@ public final class Lab: Sendable {
     public let registry: EndpointRegistry
     public let context: LabContext
     public let configuration: LabConfiguration
-    private let running = NIOLockedValueBox<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
+    /// The plain listener's service group, and the TLS listener's.
+    private let running = NIOLockedValueBox<[(group: ServiceGroup, task: Task<Void, Never>)]>([])
+    private let listeningTLSPort = NIOLockedValueBox<Int?>(nil)
+    /// The certificate and key of the TLS listener (made or read in `init`); nil without TLS.
+    public let tlsIdentity: LabTLSIdentity?
+
+    /// The port the TLS listener took, once ``start()`` has returned; nil without TLS.
+    public var tlsPort: Int? { listeningTLSPort.withLockedValue { $0 } }
 
     public init(configuration: LabConfiguration) throws {
         self.configuration = configuration
+        self.tlsIdentity = try configuration.tls?.makeIdentity()
         self.context = LabContext(
             clock: configuration.clock, limits: configuration.limits, broadcastMode: configuration.broadcastMode, logger: configuration.logger,
             tokenSecret: configuration.tokenSecret
@@ -69,19 +83,41 @@ public final class Lab: Sendable {
         context.taps.nameEndpoints { target in registry.endpointName(target: target) }
     }
 
-    /// Starts listening in the background. - Returns: the port it is listening on.
+    /// Starts listening in the background (and on the TLS port, if configured; see ``tlsPort``).
+    /// - Returns: the plain port it is listening on.
     public func start() async throws -> Int {
+        let port = try await launch(port: configuration.port, tls: nil)
+        if let tls = configuration.tls, let identity = tlsIdentity {
+            // The same routes, switches and taps behind a TLS handler: a second listener of one
+            // lab, started once the first listens (so a busy plain port is one clear error).
+            do {
+                let tlsPort = try await launch(port: tls.port, tls: try identity.makeServerContext())
+                listeningTLSPort.withLockedValue { $0 = tlsPort }
+            } catch LabError.addressInUse(let host, let port) {
+                await stop()
+                throw LabError.tlsPortInUse(host: host, port: port)
+            } catch {
+                await stop()
+                throw error
+            }
+        }
+        return port
+    }
+
+    /// Runs one listener in a service group of its own. - Returns: the port it listens on, once it does.
+    private func launch(port: Int, tls: NIOSSLContext?) async throws -> Int {
         let (events, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
         let app = Application(
             router: makeRouter(),
-            server: makeServerBuilder(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            server: makeServerBuilder(tls: tls),
+            configuration: .init(address: .hostname(configuration.host, port: port), serverName: nil),
             onServerRunning: { channel in continuation.yield(.success(channel.localAddress?.port ?? 0)) },
             logger: configuration.logger
         )
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: configuration.logger))
-        let configuration = self.configuration
-        let task = Task {
+        var configuration = self.configuration
+        configuration.port = port
+        let task = Task { [configuration] in
             do {
                 try await group.run()
                 continuation.yield(.failure(LabError.stoppedBeforeStarting))
@@ -90,7 +126,7 @@ public final class Lab: Sendable {
             }
             continuation.finish()
         }
-        running.withLockedValue { $0 = (group, task) }
+        running.withLockedValue { $0.append((group, task)) }
         for await event in events {
             return try event.get()
         }
@@ -100,15 +136,16 @@ public final class Lab: Sendable {
     /// Closes every live WebSocket with 1001 "going away" (after the messages already accepted
     /// for it), ends the event streams, then stops listening.
     public func stop() async {
-        guard let (group, task) = running.withLockedValue({ state in defer { state = nil }; return state }) else { return }
+        let listeners = running.withLockedValue { state in defer { state = [] }; return state }
+        guard !listeners.isEmpty else { return }
         // No more messages are taken, those taken are handled, and each connection's queue drains
         // before its 1001.
         await context.stopAccepting()
         await registry.connections.closeAll(code: .goingAway, reason: "server shutting down")
         // Event streams end too (a reconnecting EventSource will find the next server).
         context.eventStreams.finishAll()
-        await group.triggerGracefulShutdown()
-        await task.value
+        for (group, _) in listeners { await group.triggerGracefulShutdown() }
+        for (_, task) in listeners { await task.value }
     }
 
     /// For `wirelab serve`: runs until SIGINT or SIGTERM, then stops cleanly.
@@ -129,7 +166,8 @@ public final class Lab: Sendable {
         return router
     }
 
-    private func makeServerBuilder() -> HTTPServerBuilder {
+    /// - Parameter tls: the TLS context of the TLS listener; nil for the plain one.
+    private func makeServerBuilder(tls: NIOSSLContext?) -> HTTPServerBuilder {
         let registry = self.registry
         let lab = self.context
         let limits = configuration.limits
@@ -172,7 +210,9 @@ public final class Lab: Sendable {
                     }
                 }
             }
-            return LabChildChannel(inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize, lab: lab)
+            return LabChildChannel(
+                inner: inner, registry: registry, sendBuffer: lab.limits.socketSendBuffer, maxMessageSize: limits.maxMessageSize, lab: lab, tls: tls
+            )
         }
     }
 

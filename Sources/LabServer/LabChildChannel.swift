@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NIOWebSocket
 
 /// Hummingbird's HTTP/1.1 + WebSocket child channel with five lab handlers added: the
@@ -20,6 +21,9 @@ struct LabChildChannel: ServerChildChannel {
     let sendBuffer: Int?
     let maxMessageSize: Int
     let lab: LabContext
+    /// Set on the TLS listener: NIOSSL's server handler goes in front of the tap, so `tap` shows
+    /// the decrypted HTTP and frames, as on the plain port.
+    var tls: NIOSSLContext? = nil
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
@@ -33,7 +37,8 @@ struct LabChildChannel: ServerChildChannel {
             )
             // Outside everything, so that it sees the bytes as the socket does (even a 503 turning a
             // connection away).
-            try operations.addHandler(ServerWireTap(taps: lab.taps), position: .first)
+            try operations.addHandler(ServerWireTap(taps: lab.taps, tls: tls != nil), position: .first)
+            if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls), position: .first) }
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             let gate = HandshakeGate(registry: registry, logger: logger, compression: lab.compression)
             try operations.addHandler(gate, position: .before(upgrader))
@@ -57,6 +62,44 @@ struct LabChildChannel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
+        guard tls != nil else {
+            await inner.handle(value: value, logger: logger)
+            return
+        }
+        var logger = logger
+        logger.handler = HandshakeEndNotice(base: logger.handler, lab: lab)
         await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// On the TLS port, a connection that ends before its first request is a client that gave up in
+/// the TLS handshake (one that does not trust the certificate: a browser's first visit, curl
+/// without --cacert). Hummingbird logs that as an error about an upgrade; this says what it is,
+/// as a lab notice, and passes every other record on.
+private struct HandshakeEndNotice: LogHandler {
+    var base: any LogHandler
+    let lab: LabContext
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.message.description == "Error handling upgrade result" else {
+            base.log(event: event)
+            return
+        }
+        lab.announce("a TLS connection ended before its first request: a client that does not trust the lab's self-signed certificate stops in the handshake")
     }
 }

@@ -43,6 +43,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
         case compareRun = "compare-run"
         case proxyHeld = "proxy-held"
         case answered
+        case tls
 
         /// What happened, in words, for `check` and for the lessons' README.
         public var explanation: String {
@@ -65,6 +66,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
             case .compareRun: "a compare run finishes"
             case .proxyHeld: "a buffering proxy holds back part of a response (open sse … --buffering-proxy)"
             case .answered: "the step's exercise is answered correctly (answer …)"
+            case .tls: "a client's TLS ClientHello goes out: what a network observer can read of a wss:// or https:// connection"
             }
         }
 
@@ -110,6 +112,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
             case .watchShown: ["client": "the watched client's name", "watch": "the watch's name (w1, …)"]
             case .compareRun: ["scenario": "echo, predict, chat, notifications, dashboard or job"]
             case .answered: ["exercise": "the exercise's name"]
+            case .tls: ["client": "the client's name", "sni": "the server name sent in the clear (none when the host is an address)", "alpn": "the protocols offered, comma separated"]
             }
         }
 

@@ -24,22 +24,26 @@ public final class HTTPConnection: Sendable {
 
     public let host: String
     public let port: Int
+    /// Over TLS (https://).
+    public let secure: Bool
     private let channel: any Channel
     private let collector: ResponseCollector
     /// Serialises requests: a second one waits for the first response to end.
     private let turn = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
 
-    private init(host: String, port: Int, channel: any Channel, collector: ResponseCollector) {
+    private init(host: String, port: Int, secure: Bool, channel: any Channel, collector: ResponseCollector) {
         self.host = host
         self.port = port
+        self.secure = secure
         self.channel = channel
         self.collector = collector
     }
 
     public static func connect(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tap: @escaping TapSink
+        host: String, port: Int, tls: ClientTLS? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tap: @escaping TapSink
     ) async throws -> HTTPConnection {
         let collector = ResponseCollector()
+        let tlsHandshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
@@ -48,10 +52,23 @@ public final class HTTPConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(WireTap(sink: tap), position: .first)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(collector)
+                    if let tls {
+                        let handshake = try tls.addHandlers(to: channel, host: host)
+                        tlsHandshake.withLockedValue { $0 = handshake }
+                    }
                 }
             }
             .connect(host: host, port: port).get()
-        return HTTPConnection(host: host, port: port, channel: channel, collector: collector)
+        // The first request goes out once the keys are agreed; a failure is reported as itself.
+        if let handshake = tlsHandshake.withLockedValue({ $0 }) {
+            do {
+                try await handshake.get()
+            } catch {
+                try? await channel.close()
+                throw Failure(description: ClientTLS.explain(error) ?? "the TLS handshake failed: \(error)")
+            }
+        }
+        return HTTPConnection(host: host, port: port, secure: tls != nil, channel: channel, collector: collector)
     }
 
     public var isOpen: Bool { channel.isActive }
@@ -64,7 +81,7 @@ public final class HTTPConnection: Sendable {
     ) async throws -> Response {
         guard channel.isActive else { throw Failure(description: "the connection is closed") }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
-        head.headers.add(name: "Host", value: port == 80 ? host : "\(host):\(port)")
+        head.headers.add(name: "Host", value: port == (secure ? 443 : 80) ? host : "\(host):\(port)")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body {
             head.headers.add(name: "Content-Length", value: String(body.count))

@@ -47,10 +47,12 @@ public final class WebSocketClient: Sendable {
         randomness: Randomness,
         origin: String? = nil,
         deflate: DeflateOffer? = nil,
+        tls: ClientTLS? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         tap: @escaping TapSink
     ) async throws -> ConnectOutcome {
         let state = ConnectionState()
+        let tlsHandshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         let (frames, framesContinuation) = AsyncStream<WebSocketFrame>.makeStream()
         let upgradeResult: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -60,10 +62,16 @@ public final class WebSocketClient: Sendable {
             .connectTimeout(.seconds(5))
             .connect(host: target.host, port: target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try configurePipeline(
+                    let upgrade = try configurePipeline(
                         channel, target: target, requestKey: requestKey, origin: origin, deflate: deflate,
                         makeResponder: { FrameResponder(state: state, randomness: randomness, frames: framesContinuation) }, tap: tap
                     )
+                    // In front of the plain tap, which then sees the decrypted bytes.
+                    if let tls {
+                        let handshake = try tls.addHandlers(to: channel, host: target.host)
+                        tlsHandshake.withLockedValue { $0 = handshake }
+                    }
+                    return upgrade
                 }
             }
         let result: UpgradeResult
@@ -71,6 +79,10 @@ public final class WebSocketClient: Sendable {
             result = try await upgradeResult.get()
         } catch {
             framesContinuation.finish()
+            // A TLS failure closes the connection before any HTTP: its own error says why.
+            if let handshake = tlsHandshake.withLockedValue({ $0 }) {
+                do { try await handshake.get() } catch { throw HandshakeFailed(description: ClientTLS.explain(error) ?? "the TLS handshake failed: \(error)") }
+            }
             throw HandshakeFailed(description: describe(upgradeError: error))
         }
         switch result {

@@ -9,11 +9,14 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
     /// The path as typed, when it held characters a request line cannot carry (spaces, anything
     /// beyond ASCII) and `path` is its percent-encoded form; nil otherwise.
     public var typedPath: String?
+    /// wss:// or https://: the connection speaks TLS.
+    public var secure: Bool
 
-    public init(host: String, port: Int, path: String) {
+    public init(host: String, port: Int, path: String, secure: Bool = false) {
         self.host = host
         self.port = port
         self.path = path
+        self.secure = secure
     }
 
     /// A request target as a browser sends what was typed: each UTF-8 byte that is not printable
@@ -41,7 +44,8 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
         public let description: String
     }
 
-    /// Accepts `ws://host[:port]/path`, `http://…` (the same socket), or `/path` relative to `lab`.
+    /// Accepts `ws://host[:port]/path`, `http://…` (the same socket), their TLS forms `wss://` and
+    /// `https://`, or `/path` relative to `lab`.
     public init(parsing text: String, lab: (host: String, port: Int)?) throws {
         if text.hasPrefix("/") {
             guard let lab else { throw BadURL(description: "\(text) is a path, but no lab server is running; give a full ws:// URL") }
@@ -49,12 +53,11 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
             setPath(typed: text)
             return
         }
-        let schemes = ["ws://": 80, "http://": 80]
-        if text.hasPrefix("wss://") || text.hasPrefix("https://") {
-            throw BadURL(description: "\(text) needs TLS; wirelab's tapped client speaks plain ws:// so that every byte can be shown")
-        }
+        let schemes = ["ws://": 80, "http://": 80, "wss://": 443, "https://": 443]
         guard let (scheme, defaultPort) = schemes.first(where: { text.hasPrefix($0.key) }) else {
-            throw BadURL(description: "\(text) is neither a path on the lab nor a URL wirelab can open; use /path, ws://host:port/path or http://host:port/path")
+            throw BadURL(
+                description: "\(text) is neither a path on the lab nor a URL wirelab can open; use /path, ws://host:port/path, wss://…, http://host:port/path or https://…"
+            )
         }
         let rest = text.dropFirst(scheme.count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
@@ -78,15 +81,15 @@ public struct WebSocketTarget: Sendable, Equatable, CustomStringConvertible {
             }
             port = value
         }
-        self.init(host: host, port: port, path: path)
+        self.init(host: host, port: port, path: path, secure: defaultPort == 443)
         setPath(typed: path)
     }
 
     /// The `Host` header value: the port is left out only when it is the scheme's default.
     public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? name : "\(name):\(port)"
+        return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
     }
 
-    public var description: String { "ws://\(hostHeader)\(path)" }
+    public var description: String { "\(secure ? "wss" : "ws")://\(hostHeader)\(path)" }
 }

@@ -124,6 +124,8 @@ final class ClientConnection: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Set for a client over TLS (``useTLS()``): the records its raw tap saw, before NIOSSL.
+    private let tls = NIOLockedValueBox<TLSLayer?>(nil)
     /// Where this client's lines go: straight to the terminal, or held by an ``OutputCollator``.
     private let emit: @Sendable ([String]) -> Void
     /// Held while an event is counted and its lines emitted, so that a script waiting for a
@@ -177,8 +179,39 @@ final class ClientConnection: Sendable {
         set { state.withLockedValue { $0.closedByUser = newValue } }
     }
 
+    private let tlsSettings = NIOLockedValueBox<ClientTLS?>(nil)
+
+    /// How this client speaks TLS (kept for its reconnections); nil for plain ws:// and http://.
+    var clientTLS: ClientTLS? { tlsSettings.withLockedValue { $0 } }
+
+    /// This client speaks TLS: its records are taken apart too (``observeRecords(_:)``).
+    func useTLS(_ settings: ClientTLS) {
+        tlsSettings.withLockedValue { $0 = settings }
+        tls.withLockedValue { $0 = TLSLayer() }
+    }
+
+    /// What the raw tap saw, for a TLS client; nil for a plain one.
+    var tlsLayer: TLSLayer? { tls.withLockedValue { $0 } }
+
+    /// The raw tap's sink (a TLS client): the records a network observer sees, shown before what
+    /// they carry. The end of the connection is reported by the decrypting tap.
+    func observeRecords(_ event: TapEvent) {
+        guard case .bytes(let direction, let bytes) = event else { return }
+        let renderer = WireRenderer(client: name, view: settings.view, style: style, columns: settings.columns)
+        publishing.withLock {
+            let fed = tls.withLockedValue { $0?.feed(direction, bytes) } ?? TLSRecordStream.Fed()
+            for hello in fed.records.compactMap(\.clientHello) {
+                record(.tls, ["sni": hello.serverName ?? "none", "alpn": hello.alpn.joined(separator: ",")])
+            }
+            let lines = fed.records.flatMap { renderer.render(tlsRecord: $0, direction: direction) }
+                + (fed.failure.map { renderer.render(notTLS: $0, direction: direction) } ?? [])
+            if !settings.muted && !lines.isEmpty { emit(lines) }
+        }
+    }
+
     /// A new TCP connection for the same client (a reconnection): start dissecting afresh.
     func beginConnection(requestKey: String? = nil) {
+        tls.withLockedValue { if $0 != nil { $0 = TLSLayer() } }
         state.withLockedValue { state in
             if let requestKey { state.requestKey = requestKey }
             state.dissector = WireDissector(inflaters: ZlibMessageInflater.maker)
@@ -314,9 +347,9 @@ final class ClientConnection: Sendable {
     var address: String {
         switch kind {
         case .webSocket: target.description
-        case .http: "http://\(target.hostHeader)"
-        case .longPolling: "http://\(target.hostHeader)\(target.path) (long polling)"
-        case .eventStream: "http://\(target.hostHeader)\(target.path)"
+        case .http: "\(target.secure ? "https" : "http")://\(target.hostHeader)"
+        case .longPolling: "\(target.secure ? "https" : "http")://\(target.hostHeader)\(target.path) (long polling)"
+        case .eventStream: "\(target.secure ? "https" : "http")://\(target.hostHeader)\(target.path)"
         }
     }
     var handshake: [WireEvent] { state.withLockedValue { $0.handshake } }

@@ -7,7 +7,7 @@ struct CommandHelp: Sendable {
     let details: [String]
 
     static let all: [CommandHelp] = [
-        .init(name: "open", usage: "open [sse|auto] PATH|ws://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--origin URL] [--buffering-proxy] [--deflate [--no-context-takeover] [--window-bits N]]",
+        .init(name: "open", usage: "open [sse|auto] PATH|ws[s]://HOST:PORT/PATH [as NAME] [--key KEY] [--token T] [--reconnect] [--origin URL] [--buffering-proxy] [--tls] [--insecure] [--deflate [--no-context-takeover] [--window-bits N]]",
               summary: "open a WebSocket client and show its handshake",
               details: [
                 "A path such as /ws/echo goes to the lab server in this process; a full ws:// URL goes anywhere.",
@@ -20,14 +20,22 @@ struct CommandHelp: Sendable {
                 "--origin https://evil.example sends that Origin header, as a page from that site would: the lab refuses origins other than localhost pages and those it was started with (--allowed-origin).",
                 "--deflate offers permessage-deflate (RFC 7692) as every browser does: Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits. If the server accepts, data frames carry RSV1=1 and compressed payloads; each is shown on the wire and inflated, with the ratio. --no-context-takeover asks both sides to compress each message on its own; --window-bits N (9-15) asks for 2^N-byte windows.",
                 "--reconnect: when the connection ends (1001, a drop, a refused upgrade), reconnect with backoff 1, 2, 4 … 30 s, and queue what you send meanwhile; a ping frame every 30 s checks the connection is alive. See set reconnect, set heartbeat.",
+                "--tls /ws/echo (or wss://HOST:PORT/PATH) speaks TLS: it shows the records a network observer sees (type, version, length, the ClientHello's SNI and ALPN) and, decrypted, the same handshake and frames as over ws://. The lab's own certificate is trusted; --insecure skips the check for other servers.",
               ]),
-        .init(name: "http", usage: "http [--token T | --no-token] [--raw] [--origin URL] [--header NAME:VALUE] GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS PATH [BODY]",
+        .init(name: "http", usage: "http [--token T | --no-token] [--raw] [--origin URL] [--header NAME:VALUE] [--tls] [--insecure] GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS PATH|URL [BODY]",
               summary: "send one HTTP/1.1 request on a kept-alive connection and show both messages byte for byte",
               details: [
                 "The body is the rest of the line; one that starts with { or [ is checked as JSON (--raw skips the check) and sent as application/json.",
                 "After login, the token goes along as Authorization: Bearer …; --token sets another, --no-token none.",
                 "http waits for the whole response: for an event stream, use open sse PATH.",
                 "--origin URL sends Origin as a page from URL would, so the CORS headers show; a preflight is OPTIONS PATH with --header Access-Control-Request-Method:POST (and --header Access-Control-Request-Headers:content-type).",
+                "--tls GET /orders (or an https:// URL) goes over TLS: the records on the wire, then the decrypted request and response. --insecure skips the certificate check.",
+              ]),
+        .init(name: "tls", usage: "tls [--save FILE]",
+              summary: "the lab's TLS port and its certificate: SHA-256 fingerprint, validity; --save writes it as PEM for curl --cacert",
+              details: [
+                "The lab listens with TLS next to its plain port (wss://, https://), with a self-signed certificate made at start (or --cert/--key).",
+                "A network observer sees TLS records only: their type, version and length, and the ClientHello's SNI and ALPN. The path, the headers, a ?token= and every frame are encrypted; sizes and timing are not hidden.",
               ]),
         .init(name: "login", usage: "login NAME [PASSWORD] [--expires D]",
               summary: "get a token (POST /auth/token) for later open and http commands",
@@ -171,7 +179,7 @@ struct CommandHelp: Sendable {
         ("HTTP and tokens", ["http", "login", "logout"]),
         ("what is shown", ["view", "watch", "watches", "unwatch", "plot"]),
         ("measuring", ["compare"]),
-        ("the lab", ["endpoints", "enable", "disable", "fault", "set", "block", "unblock"]),
+        ("the lab", ["endpoints", "enable", "disable", "fault", "set", "block", "unblock", "tls"]),
         ("other clients' traffic", ["tap", "untap", "peer"]),
         ("lessons", ["lessons", "lesson", "check", "answer", "hint", "next", "back", "explain"]),
         ("the session", ["wait", "clear", "help", "quit"]),

@@ -143,8 +143,16 @@ public enum REPL {
             style.bold("wirelab") + " · lab server listening on \(address.host):\(address.port), inside this process",
             "endpoints on: " + (on.isEmpty ? "none (enable NAME switches one on)" : on.joined(separator: ", ") + " (endpoints lists their URLs)"),
             "playground for your browser: " + Playground.url(host: address.host, port: address.port) + " (tap shows its connections)",
+        ] + tlsBanner(lab: lab, host: address.host) + [
             "type help for the commands, or start with: open /ws/echo",
         ]
+    }
+
+    /// The TLS listener's line: its port and the certificate's fingerprint, to check against
+    /// what a client is shown.
+    static func tlsBanner(lab: Lab, host: String) -> [String] {
+        guard let port = lab.tlsPort, let identity = lab.tlsIdentity else { return [] }
+        return ["TLS for wss:// and https:// on \(host):\(port) · certificate SHA-256 \(identity.fingerprintText) (tls tells more)"]
     }
 
     /// Plain lines from stdin, read on their own thread so that no task blocks.

@@ -174,7 +174,8 @@ final class TappedConnection: Sendable {
             state.next = news.sequence + 1
             if case .closed = news.piece {
                 let totals = "\(news.summary.bytesUp) B up, \(news.summary.bytesDown) B down"
-                return render(.closed, into: &state) + ["\(name) · TCP connection closed · \(totals), as the lab's socket counted them"]
+                let counted = news.summary.tls ? "decrypted, as the lab's TLS handler passed them on" : "as the lab's socket counted them"
+                return render(.closed, into: &state) + ["\(name) · TCP connection closed · \(totals), \(counted)"]
             }
             guard !state.lost else { return [] }
             return render(news.piece, into: &state)
@@ -185,6 +186,7 @@ final class TappedConnection: Sendable {
     private func describe(_ summary: ConnectionTaps.Summary) -> String {
         var parts: [String] = []
         if let endpoint = summary.endpoint { parts.append("endpoint \(endpoint)") }
+        if summary.tls { parts.append("TLS port: the decrypted bytes") }
         if let agent = summary.userAgent { parts.append("User-Agent: \(agent)") }
         return parts.isEmpty ? "" : " · " + parts.joined(separator: " · ")
     }

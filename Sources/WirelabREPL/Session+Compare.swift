@@ -27,6 +27,7 @@ extension Session {
         } else {
             var configuration = lab!.configuration
             configuration.port = 0
+            configuration.tls = nil  // compare runs over plain ws:// and http://
             let fresh = try Lab(configuration: configuration)
             let port = try await fresh.start()
             ownLab = fresh
@@ -95,10 +96,12 @@ extension Session {
 
         // Over the WebSocket: one frame up, and the answer (or, in a chat, our own message coming back).
         let wsBefore = connection.ledger
+        let tlsBefore = connection.tlsLayer
         let framesBefore = connection.framesDown
         try await webSocket.send(.text, payload: Array(message.utf8))
         await connection.wait(upTo: .seconds(5)) { $0.framesDown > framesBefore || $0.isClosed }
         let ws = (up: connection.ledger.up - wsBefore.up, down: connection.ledger.down - wsBefore.down, time: connection.lastRoundTrip)
+        let tlsAfter = connection.tlsLayer
 
         // Over HTTP, on the kept-alive http client: the same request, and for a conversation the
         // poll that reads the message back (HTTP cannot push it).
@@ -129,14 +132,16 @@ extension Session {
         if connection.agreedDeflate != nil {
             console.line("   " + style.dim("the WebSocket's payloads are compressed (permessage-deflate, RSV1=1): the bytes the wire carried, not the message's length"))
         }
+        if let tlsBefore, let tlsAfter {
+            console.line(tlsCompareLine(before: tlsBefore, after: tlsAfter, decrypted: ws.up.total + ws.down.total))
+        }
         connection.record(.compared)
     }
 
     /// The HTTP twin of a WebSocket client's endpoint: where to POST the same message, and for a
     /// conversation where to poll for it. Nil for endpoints without a one-message twin.
     private func httpTwin(of connection: ClientConnection) -> (post: String, poll: String?)? {
-        guard let lab, let labAddress, connection.target.host == labAddress.host, connection.target.port == labAddress.port,
-            case .route(let endpoint, _, let parameters) = lab.registry.resolveWebSocket(path: connection.target.path)
+        guard let lab, isOnLab(connection.target), case .route(let endpoint, _, let parameters) = lab.registry.resolveWebSocket(path: connection.target.path)
         else { return nil }
         switch endpoint.name {
         case "echo": return ("/http/echo", nil)

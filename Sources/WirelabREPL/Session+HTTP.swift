@@ -16,8 +16,7 @@ extension Session {
 
     /// How a token reaches the lab endpoint at `target`, if it needs one.
     func tokenTravels(to target: WebSocketTarget) -> TokenRoute {
-        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port,
-            case .route(let endpoint, let route, _) = lab.registry.resolveWebSocket(path: target.path)
+        guard let lab, isOnLab(target), case .route(let endpoint, let route, _) = lab.registry.resolveWebSocket(path: target.path)
         else { return .none }
         if route.pattern.description == "/ws/secure" { return .firstMessage }
         return ["auth", "notifications"].contains(endpoint.name) ? .query : .none
@@ -39,6 +38,8 @@ extension Session {
         }
         var token = self.token
         var raw = false
+        var overTLS = false
+        var insecure = false
         var extra: [(String, String)] = []
         var word = nextWord()
         while let flag = word, flag.hasPrefix("--") {
@@ -48,6 +49,8 @@ extension Session {
                 token = value
             case "--no-token": token = nil
             case "--raw": raw = true
+            case "--tls": overTLS = true
+            case "--insecure": insecure = true
             case "--origin":
                 // As a page from that origin would send it: fetch and EventSource add Origin themselves.
                 guard let value = nextWord(), value.hasPrefix("http://") || value.hasPrefix("https://") || value == "null" else {
@@ -68,20 +71,19 @@ extension Session {
         }
         guard let path = nextWord() else { throw UsageError("http needs a path or URL", usage: usage) }
         let body = rest.drop { $0 == " " }
-        _ = try await exchange(method: method, path: path, body: body.isEmpty ? nil : String(body), token: token, checkJSON: !raw, extraHeaders: extra)
+        _ = try await exchange(
+            method: method, path: path, body: body.isEmpty ? nil : String(body), token: token, checkJSON: !raw, extraHeaders: extra, tls: overTLS,
+            insecure: insecure
+        )
     }
 
     /// Sends one request on the session's kept-alive `http` client, shown byte for byte.
     func exchange(
-        method: String, path: String, body: String?, token: String?, checkJSON: Bool = true, extraHeaders: [(String, String)] = []
+        method: String, path: String, body: String?, token: String?, checkJSON: Bool = true, extraHeaders: [(String, String)] = [],
+        tls: Bool = false, insecure: Bool = false
     ) async throws -> HTTPConnection.Response {
         let usage = CommandHelp.named("http")!.usage
-        let target: WebSocketTarget
-        do {
-            target = try WebSocketTarget(parsing: path, lab: labAddress)
-        } catch let error as WebSocketTarget.BadURL {
-            throw UsageError(error.description, usage: usage)
-        }
+        let target = try self.target(path, tls: tls, usage: usage)
         notePercentEncoding(target)
         var headers = extraHeaders
         if let token { headers.append(("Authorization", "Bearer " + token)) }
@@ -98,7 +100,7 @@ extension Session {
             }
             bytes = Array(body.utf8)
         }
-        let connection = try await httpClient(for: target)
+        let connection = try await httpClient(for: target, insecure: insecure)
         setFocus(connection.name)
         let before = connection.responsesDown
         do {
@@ -111,17 +113,21 @@ extension Session {
     }
 
     /// The `http` client: one kept-alive connection, opened again when the server closed it.
-    private func httpClient(for target: WebSocketTarget) async throws -> ClientConnection {
+    private func httpClient(for target: WebSocketTarget, insecure: Bool) async throws -> ClientConnection {
         if let existing = client(named: "http"), existing.kind == .http, !existing.isClosed,
-            existing.target.host == target.host, existing.target.port == target.port
+            existing.target.host == target.host, existing.target.port == target.port, existing.target.secure == target.secure
         {
             console.line(style.dim("http · reusing the kept-alive TCP connection to \(target.host):\(target.port)"))
             return existing
         }
         let connection = ClientConnection(name: "http", kind: .http, target: target, style: style, settings: settings, emit: emitter(for: "http"))
-        console.line("http · opening a TCP connection to \(target.host):\(target.port), kept alive for later requests")
+        console.line("http · opening a TCP connection to \(target.host):\(target.port)" + (target.secure ? " with TLS" : "") + ", kept alive for later requests")
         do {
-            connection.http = try await HTTPConnection.connect(host: target.host, port: target.port, tap: connection.observe)
+            connection.http = try await HTTPConnection.connect(
+                host: target.host, port: target.port, tls: clientTLS(for: target, insecure: insecure, connection: connection), tap: connection.observe
+            )
+        } catch let failure as HTTPConnection.Failure {
+            throw UsageError("http · \(failure.description)")
         } catch {
             throw UsageError("http · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")
         }
@@ -174,9 +180,11 @@ extension Session {
     /// EventSource does; `close` stops it for good.
     @discardableResult
     func openEventStream(
-        _ target: WebSocketTarget, name: String, numbered: Bool, token: String?, postPath: String? = nil, viaProxy: Bool = false
+        _ target: WebSocketTarget, name: String, numbered: Bool, token: String?, postPath: String? = nil, viaProxy: Bool = false, insecure: Bool = false
     ) async throws -> ClientConnection {
         let connection = ClientConnection(name: name, kind: .eventStream, target: target, style: style, settings: settings, emit: emitter(for: name))
+        if viaProxy && target.secure { throw UsageError("--buffering-proxy speaks plain HTTP: leave out --tls") }
+        let tls = clientTLS(for: target, insecure: insecure, connection: connection)
         connection.postPath = postPath
         setFocus(name)
         console.line("\(name) · opening an event stream: GET \(target.path) on \(target.host):\(target.port)")
@@ -212,7 +220,7 @@ extension Session {
                 connection.beginConnection()
                 let http: HTTPConnection
                 do {
-                    http = try await HTTPConnection.connect(host: connectHost, port: connectPort, tap: connection.observe)
+                    http = try await HTTPConnection.connect(host: connectHost, port: connectPort, tls: tls, tap: connection.observe)
                 } catch {
                     emit([style.red("\(name) · cannot connect: \(error)") + (attempt > 1 ? " · giving up" : "")])
                     return

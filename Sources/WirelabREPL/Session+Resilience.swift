@@ -46,7 +46,7 @@ extension Session {
                 let outcome: WebSocketClient.ConnectOutcome
                 do {
                     outcome = try await WebSocketClient.connect(
-                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, deflate: connection.deflate,
+                        to: connection.target, requestKey: key, randomness: randomness, origin: connection.origin, deflate: connection.deflate, tls: connection.clientTLS,
                         tap: connection.observe
                     )
                 } catch {

@@ -59,7 +59,8 @@ extension Session {
             let endpoint = summary.endpoint ?? "-"
             let request = summary.request ?? "(no request head yet)"
             console.line("  \(String(summary.id).leftPadded(3))  \(summary.peer.padding(21)) \(endpoint.padding(13)) \(request)")
-            console.line("       ↑ \(summary.bytesUp) B from the client · ↓ \(summary.bytesDown) B to it" + (summary.userAgent.map { " · User-Agent: \($0)" } ?? ""))
+            console.line("       ↑ \(summary.bytesUp) B from the client · ↓ \(summary.bytesDown) B to it" + (summary.tls ? " (TLS port: decrypted)" : "")
+                + (summary.userAgent.map { " · User-Agent: \($0)" } ?? ""))
         }
     }
 }

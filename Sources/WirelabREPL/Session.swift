@@ -119,6 +119,7 @@ actor Session {
         case "close": try await close(try splitWords(rest))
         case "drop": try await drop()
         case "clients": listClients()
+        case "tls": try showTLS(try splitWords(rest))
         case "use": try use(try splitWords(rest))
         case "handshake": try showHandshake(try splitWords(rest))
         case "view": try setView(try splitWords(rest))
@@ -167,7 +168,10 @@ actor Session {
         let usage = CommandHelp.named("open")!.usage
         // --reconnect may come anywhere: open --reconnect /ws/chat/ann reads naturally.
         let reconnect = words.contains("--reconnect")
-        var words = words.filter { $0 != "--reconnect" }[...]
+        // So may --tls (a path on the lab's TLS port) and --insecure (no certificate check).
+        let overTLS = words.contains("--tls")
+        let insecure = words.contains("--insecure")
+        var words = words.filter { !["--reconnect", "--tls", "--insecure"].contains($0) }[...]
         var eventStream = false
         let viaProxy = words.contains("--buffering-proxy")
         words = words.filter { $0 != "--buffering-proxy" }
@@ -221,12 +225,7 @@ actor Session {
             throw UsageError("--deflate is a WebSocket extension: it goes with open PATH, not open sse or open auto", usage: usage)
         }
         if let autoPath { return try await openAuto(autoPath, as: name) }
-        var target: WebSocketTarget
-        do {
-            target = try WebSocketTarget(parsing: where_, lab: labAddress)
-        } catch let error as WebSocketTarget.BadURL {
-            throw UsageError(error.description, usage: usage)
-        }
+        var target = try self.target(where_, tls: overTLS, usage: usage)
         notePercentEncoding(target)
         noteEmptyParameter(target)
         let token = explicitToken ?? self.token
@@ -239,7 +238,7 @@ actor Session {
         }
         if eventStream {
             if reconnect { console.line(style.dim("(an event stream always reconnects by itself, as EventSource does)")) }
-            try await openEventStream(target, name: clientName, numbered: name == nil, token: token, viaProxy: viaProxy)
+            try await openEventStream(target, name: clientName, numbered: name == nil, token: token, viaProxy: viaProxy, insecure: insecure)
             return
         }
         if viaProxy { throw UsageError("--buffering-proxy goes with open sse: it shows what buffering does to an event stream", usage: usage) }
@@ -263,7 +262,10 @@ actor Session {
         console.line("\(clientName) · connecting to \(target)" + (origin.map { " as a page from \($0) would (Origin: \($0))" } ?? ""))
         let outcome: WebSocketClient.ConnectOutcome
         do {
-            outcome = try await WebSocketClient.connect(to: target, requestKey: requestKey, randomness: randomness, origin: origin, deflate: deflate, tap: connection.observe)
+            outcome = try await WebSocketClient.connect(
+                to: target, requestKey: requestKey, randomness: randomness, origin: origin, deflate: deflate,
+                tls: clientTLS(for: target, insecure: insecure, connection: connection), tap: connection.observe
+            )
         } catch let error as WebSocketClient.HandshakeFailed {
             throw UsageError("\(clientName) · \(error.description)")
         } catch {
@@ -314,8 +316,7 @@ actor Session {
 
     /// A first message worth sending, from the endpoint the target is on.
     func hint(for target: WebSocketTarget) -> String {
-        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port,
-            case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: target.path)
+        guard let lab, isOnLab(target), case .route(let endpoint, _, _) = lab.registry.resolveWebSocket(path: target.path)
         else { return "send hello" }
         return endpoint.firstMessage
     }
@@ -544,8 +545,10 @@ actor Session {
                 }
                 console.line("    \(label) \(String(tally.total).leftPadded(7)) B = " + parts)
             }
+            if let layer = connection.tlsLayer { console.lines(tlsLedgerLines(layer, decrypted: ledger)) }
         }
-        console.line(style.dim("(* = current client; bytes as counted by each client's wire tap)"))
+        console.line(style.dim("(* = current client; bytes as counted by each client's wire tap"
+            + (clients.contains { $0.tlsLayer != nil } ? "; over TLS, up and down count the decrypted layer, wire the TLS records the socket carried)" : ")")))
     }
 
     private func showHandshake(_ words: [String]) throws {
@@ -601,6 +604,9 @@ actor Session {
             for route in endpoint.httpRoutes {
                 console.line("    " + route.method.rawValue.padding(6) + " http://\(base)\(route.pattern)")
             }
+        }
+        if let tlsPort = lab.tlsPort {
+            console.line(style.dim("each also over TLS, as wss://\(Self.tlsHostName):\(tlsPort)/… and https://\(Self.tlsHostName):\(tlsPort)/… (open --tls PATH, http --tls METHOD PATH)"))
         }
     }
 
@@ -914,7 +920,7 @@ extension Session {
     /// probably meant, but the path without the slash is another endpoint (the live chat), whose
     /// refusal alone would mislead. Both are named before the attempt.
     func noteEmptyParameter(_ target: WebSocketTarget) {
-        guard let lab, let labAddress, target.host == labAddress.host, target.port == labAddress.port else { return }
+        guard let lab, isOnLab(target) else { return }
         let path = String(target.path.prefix { $0 != "?" })
         guard path.count > 1, path.hasSuffix("/") else { return }
         let patterns = lab.registry.endpoints.flatMap(\.webSocketRoutes).map(\.pattern.description)

@@ -1,7 +1,8 @@
 /// A recorded REPL session: Markdown prose with fenced `wirelab` blocks. Inside a block a line
 /// starting with `wirelab> ` is typed input; the lines after it are the output it must produce.
 ///
-/// Expected output may use `[PORT]` (the lab's port, which changes each run), `[..]` (any text
+/// Expected output may use `[PORT]` (the lab's port, which changes each run), `[TLS-PORT]` (its
+/// TLS port), `[..]` (any text
 /// within one line) and a line of just `...` (any number of lines).
 struct Transcript {
     static let fence = "```wirelab"

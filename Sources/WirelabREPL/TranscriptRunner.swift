@@ -88,6 +88,9 @@ public enum TranscriptRunner {
         // The server's idle pings come by the clock (every 30 s, 16 random bytes): a transcript
         // that runs long on a busy machine would show them, at places no run repeats.
         options.lab?.limits.pingInterval = nil
+        // The TLS listener, as in every REPL, with a pinned key (its certificate's signature,
+        // and so its fingerprint, still differs per run: transcripts show it as [..]).
+        options.lab?.tls = LabTLSConfiguration(port: 0, source: .generated(keyBytes: Array(repeating: 0x2A, count: 32)))
         options.historyPath = nil
         // Each transcript starts with no lesson progress, and leaves none behind.
         options.progressPath = nil
@@ -99,6 +102,7 @@ public enum TranscriptRunner {
         let console = CaptureConsole()
         let session = try await REPL.start(options, console: console, style: Styler(enabled: false), interactive: false)
         let port = session.labAddress?.port
+        let tlsPort = session.lab?.tlsPort
         var outputs: [[String]] = []
         var consumed = 0
         func take() -> [String] {
@@ -107,7 +111,15 @@ public enum TranscriptRunner {
             consumed = text.count
             var lines = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
-            return lines.map { line in redact(port.map { line.replacingOccurrences(of: ":\($0)", with: ":[PORT]") } ?? line) }
+            return lines.map { line in
+                // Whole numbers only: one port may begin with the other's digits.
+                var line = line
+                for (number, name) in [(port, "[PORT]"), (tlsPort, "[TLS-PORT]")] {
+                    guard let number else { continue }
+                    line = line.replacingOccurrences(of: ":\(number)(?![0-9])", with: ":\(name)", options: .regularExpression)
+                }
+                return redact(line)
+            }
         }
         var stepsIterator = transcript.steps.makeIterator()
         var step = stepsIterator.next()

@@ -75,7 +75,22 @@ struct ServerOptions: ParsableArguments {
     )
     var messageRate: Double = MessageRate().perSecond
 
+    @Option(help: ArgumentHelp("Also listen with TLS (wss://, https://) on this port; 0 picks a free one. The REPL does by default, on a free port.", valueName: "port"))
+    var tlsPort: Int?
+
+    @Flag(name: .customLong("no-tls"), help: "No TLS listener (the REPL has one by default).")
+    var noTLS = false
+
+    @Option(help: ArgumentHelp("A PEM certificate chain (leaf first) for the TLS port, instead of a self-signed one made at start; needs --key.", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --cert.", valueName: "file"))
+    var key: String?
+
     func validate() throws {
+        if let tlsPort, !(0...65535).contains(tlsPort) { throw ValidationError("--tls-port must be from 0 to 65535") }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together: the certificate and its private key") }
+        if noTLS, tlsPort != nil || cert != nil { throw ValidationError("--no-tls turns TLS off; leave out --tls-port, --cert and --key") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         guard messageRate >= 0 else { throw ValidationError("--message-rate cannot be negative (0 turns the limit off)") }
         guard pingInterval >= 0 else { throw ValidationError("--ping-interval cannot be negative") }
@@ -107,8 +122,17 @@ struct ServerOptions: ParsableArguments {
         only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     }
 
-    func labConfiguration(logLevel: Logger.Level) -> LabConfiguration {
+    /// The TLS listener asked for: `--tls-port` or `--cert` (8443 by default then), or, when
+    /// `byDefault` (the REPL), one on a free port unless `--no-tls`.
+    func tlsConfiguration(byDefault: Bool) -> LabTLSConfiguration? {
+        guard !noTLS, byDefault || tlsPort != nil || cert != nil else { return nil }
+        let source: LabTLSConfiguration.Source = if let cert, let key { .files(certificate: cert, key: key) } else { .generated() }
+        return LabTLSConfiguration(port: tlsPort ?? (byDefault ? 0 : 8443), source: source)
+    }
+
+    func labConfiguration(logLevel: Logger.Level, tlsByDefault: Bool = false) -> LabConfiguration {
         var configuration = LabConfiguration()
+        configuration.tls = tlsConfiguration(byDefault: tlsByDefault)
         configuration.host = host
         configuration.port = port
         configuration.only = onlyNames
@@ -150,13 +174,15 @@ struct Repl: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var options = REPLOptions()
-        options.lab = noLab ? nil : server.labConfiguration(logLevel: .warning)
+        options.lab = noLab ? nil : server.labConfiguration(logLevel: .warning, tlsByDefault: true)
         options.entropy = seed.map { .seeded($0) } ?? .system
         if noColor { options.color = false }
         options.showSecrets = showSecrets
         do {
             try await REPL.run(options)
         } catch let error as LabError {
+            throw failure(error.description)
+        } catch let error as LabTLSIdentity.LoadFailed {
             throw failure(error.description)
         }
     }
@@ -176,6 +202,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "No colours in the --tap output (NO_COLOR=1 does the same).")
     var noColor = false
 
+    @Option(help: ArgumentHelp("Write the TLS port's certificate (PEM) here, for curl --cacert or Python's ssl.", valueName: "file"))
+    var saveCert: String?
+
     func run() async throws {
         // Swift concurrency's jobs run on NIO's event loops instead of a pool of their own, so a
         // message's task and its socket share a thread: no hand-over between threads per message
@@ -185,7 +214,20 @@ struct Serve: AsyncParsableCommand {
         // the server's.
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
+        let lab: Lab
+        do {
+            lab = try Lab(configuration: server.labConfiguration(logLevel: verbose ? .debug : .info))
+        } catch let error as LabTLSIdentity.LoadFailed {
+            throw failure(error.description)
+        }
+        if let saveCert {
+            guard let identity = lab.tlsIdentity else { throw failure("--save-cert needs a TLS port (--tls-port)") }
+            do {
+                try identity.certificatePEM.write(toFile: saveCert, atomically: true, encoding: .utf8)
+            } catch {
+                throw failure("cannot write the certificate to \(saveCert): \(error.localizedDescription)")
+            }
+        }
         let colour = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
         let printer = tap ? ServerTap.printingEverything(of: lab, style: Styler(enabled: colour), print: Self.printLine) : nil
         defer { _ = printer?.stop() }
@@ -194,6 +236,11 @@ struct Serve: AsyncParsableCommand {
                 let names = lab.registry.enabledEndpoints.map(\.name).joined(separator: ", ")
                 lab.configuration.logger.info("wirelab lab server listening on \(server.host):\(port) · endpoints on: \(names)")
                 lab.configuration.logger.info("playground for your browser: \(Playground.url(host: server.host, port: port))")
+                if let tlsPort = lab.tlsPort, let identity = lab.tlsIdentity {
+                    lab.configuration.logger.info("TLS (wss://, https://) on \(server.host):\(tlsPort) · \(identity.summary)")
+                    lab.configuration.logger.info("certificate SHA-256 \(identity.fingerprintText)")
+                    if let saveCert { lab.configuration.logger.info("certificate saved to \(saveCert) (curl --cacert \(saveCert) https://localhost:\(tlsPort)/events)") }
+                }
             }
         } catch let error as LabError {
             throw failure(error.description)

@@ -18,4 +18,16 @@ struct WebSocketTargetTests {
         #expect(WebSocketTarget.percentEncoded("\u{7F}\t") == "%7F%09")
         #expect(WebSocketTarget.percentEncoded(wide.path) == wide.path, "encoding twice changes nothing")
     }
+
+    @Test("wss:// and https:// speak TLS, on 443 unless a port is given")
+    func tlsSchemes() throws {
+        let secure = try WebSocketTarget(parsing: "wss://example.com/ws/echo", lab: nil)
+        #expect(secure.secure && secure.port == 443 && secure.hostHeader == "example.com")
+        #expect(secure.description == "wss://example.com/ws/echo")
+        let https = try WebSocketTarget(parsing: "https://localhost:8443/events", lab: nil)
+        #expect(https.secure && https.port == 8443 && https.hostHeader == "localhost:8443")
+        let plain = try WebSocketTarget(parsing: "ws://example.com:443/x", lab: nil)
+        #expect(!plain.secure && plain.hostHeader == "example.com:443", "443 is only the default for TLS")
+        #expect(throws: WebSocketTarget.BadURL.self) { try WebSocketTarget(parsing: "ftp://example.com/", lab: nil) }
+    }
 }

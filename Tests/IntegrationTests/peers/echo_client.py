@@ -1,17 +1,25 @@
 """An independent WebSocket client (Python websockets) for interoperability tests.
 
-Usage: echo_client.py URL MESSAGE...
-Sends each message, prints each reply as a JSON line, then waits for the server to close and
+Usage: echo_client.py [--cafile PEM] URL MESSAGE...
+For wss:// URLs, --cafile trusts that certificate (the lab's, generated at start) instead of the
+system's authorities. Sends each message, prints each reply as a JSON line, then waits for the server to close and
 prints {"close_code": N, "close_reason": "..."}. The test reads the lines.
 """
 import json
+import ssl
 import sys
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-url, messages = sys.argv[1], sys.argv[2:]
-with connect(url, open_timeout=10, close_timeout=10) as connection:
+arguments = sys.argv[1:]
+context = None
+if arguments[:1] == ["--cafile"]:
+    context = ssl.create_default_context(cafile=arguments[1])
+    arguments = arguments[2:]
+url, messages = arguments[0], arguments[1:]
+options = {"ssl": context} if context else {}
+with connect(url, open_timeout=10, close_timeout=10, **options) as connection:
     for message in messages:
         payload = bytes.fromhex(message[4:]) if message.startswith("hex:") else message
         connection.send(payload)
