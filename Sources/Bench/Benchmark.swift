@@ -112,8 +112,10 @@ public struct Benchmark: Sendable {
     /// One sender in the chat, `receivers` listeners, messages of about `size` bytes: the delay
     /// from the send to each delivery, and the server's CPU time per delivery.
     func fanOut(size: Int) async throws -> Row {
-        let receivers = try await connect(options.receivers, path: { "/ws/chat/bench-r\($0)" })
-        let sender = try await connect(1, path: { _ in "/ws/chat/bench-sender" })[0]
+        // Ids of this round's own: the last round's, closed by the client, may still be held for
+        // a moment until the server has seen the close (409 otherwise).
+        let receivers = try await connect(options.receivers, path: { "/ws/chat/bench\(size)-r\($0)" })
+        let sender = try await connect(1, path: { _ in "/ws/chat/bench\(size)-sender" })[0]
         let sendTimes = NIOLockedValueBox<[Int: ContinuousClock.Instant]>([:])
         let expected = options.fanOutMessages
         let padding = String(repeating: "x", count: max(0, size - #"{"text":"bench 00 "}"#.utf8.count))
