@@ -35,11 +35,18 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // NIO handlers that the lab and its clients both put in their pipelines.
+        .target(
+            name: "WireTransport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // The lab server: one file per endpoint of the guide.
         .target(
             name: "LabServer",
             dependencies: [
                 "WireProtocol",
+                "WireTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -65,6 +72,7 @@ let package = Package(
             name: "WireClient",
             dependencies: [
                 "WireProtocol",
+                "WireTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -135,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "WireClientTests",
             dependencies: [
-                "WireClient", "WireProtocol",
+                "WireClient", "WireProtocol", "WireTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import NIOWebSocket
+import WireTransport
 
 /// Hummingbird's HTTP/1.1 + WebSocket child channel with five lab handlers added: the
 /// ``ServerWireTap`` first (raw bytes for `tap`); the ``ConnectionGuard`` below everything else (connection limit, slow request heads); the
@@ -38,7 +39,11 @@ struct LabChildChannel: ServerChildChannel {
             // Outside everything, so that it sees the bytes as the socket does (even a 503 turning a
             // connection away).
             try operations.addHandler(ServerWireTap(taps: lab.taps, tls: tls != nil), position: .first)
-            if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls), position: .first) }
+            if let tls {
+                // A frame's header and payload in one TLS record, not two.
+                try operations.addHandler(WriteCoalescer(), position: .first)
+                try operations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+            }
             let upgrader = try operations.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             let gate = HandshakeGate(registry: registry, logger: logger, compression: lab.compression)
             try operations.addHandler(gate, position: .before(upgrader))

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import WireTransport
 import NIOTLS
 import WireProtocol
 
@@ -44,6 +45,8 @@ public struct ClientTLS: Sendable {
         let operations = channel.pipeline.syncOperations
         let watch = TLSHandshakeWatch(promise: channel.eventLoop.makePromise())
         try operations.addHandler(watch, position: .first)
+        // A frame's header and payload in one record, as a browser sends them.
+        try operations.addHandler(WriteCoalescer(), position: .first)
         try operations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
         try operations.addHandler(WireTap(sink: recordTap), position: .first)
         return watch.promise.futureResult
