@@ -246,7 +246,7 @@ extension Session {
 
     /// Judges a prediction once what it predicted has happened: right, it counts as answered;
     /// wrong, it is explained and forgotten (predict again before the next try).
-    private func settlePrediction() {
+    func settlePrediction() {
         guard let pending = pendingPrediction, let position = lessonPosition, let exercise = position.lesson.steps[position.step].exercise,
             exercise.isPrediction else { return }
         let log = settings.observations.observations

@@ -104,6 +104,8 @@ actor Session {
         } catch {
             console.line(style.red("error: ") + "\(error)".withVisibleControlCharacters)
         }
+        // A prediction is judged as soon as the run it predicted is over, under its table.
+        if pendingPrediction != nil { settlePrediction() }
         if let collator {
             await settle()
             collator.release(focus: focus)

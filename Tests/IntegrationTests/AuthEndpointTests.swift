@@ -212,13 +212,14 @@ import WireProtocol
     }
 
     @Test func secureStaysOpenPastTheTimeoutOnceAuthenticated() async throws {
-        let (lab, port) = try await startLab { $0.limits.authTimeout = .milliseconds(300) }
+        // Long enough for the auth exchange on a machine busy with the whole suite (300 ms was not).
+        let (lab, port) = try await startLab { $0.limits.authTimeout = .seconds(2) }
         defer { Task { await lab.stop() } }
         let token = try await Shop.login("alice", port: port)
         let client = try await JSONClient.connect(port: port, path: "/ws/secure")
         try await client.send(.obj(("type", "auth"), ("token", .string(token))))
         #expect(try await client.next()["type"] == "auth_ok")
-        try await Task.sleep(for: .milliseconds(700))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(client.closeCode == nil, "closed with \(client.closeCode.map(String.init) ?? "")")
         try await client.send(.obj(("still", "here")))
         #expect(try await client.next()["from"] == "alice")
