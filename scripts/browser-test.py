@@ -145,9 +145,13 @@ CROSS_ORIGIN_CHECKS = r"""
     return { reply, close: await closed };
   });
   await run("ws chat", async () => {
+    // A 101 reaches the browser before the server's handler has added the socket to the
+    // chat (the guide's accept-then-append has the same gap), so ann waits to hear bob join.
     const ann = new WebSocket(WS + "/ws/chat/ann");
+    await opened(ann);
+    const bobJoined = next(ann, (data) => { const m = JSON.parse(data); return m.type === "user_joined" && m.client_id === "bob"; });
     const bob = new WebSocket(WS + "/ws/chat/bob");
-    await Promise.all([opened(ann), opened(bob)]);
+    await Promise.all([opened(bob), bobJoined]);
     const heard = next(bob, (data) => JSON.parse(data).type === "message");
     ann.send(JSON.stringify({ type: "message", text: "hi bob" }));
     const message = JSON.parse(await heard);
