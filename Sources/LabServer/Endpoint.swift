@@ -55,6 +55,10 @@ public struct WebSocketRoute: Sendable {
     /// Its arguments: the path parameters, the query, and the client's IP address.
     public let admit: @Sendable (_ parameters: [String: String], _ query: [String: String], _ peer: String?) async -> UpgradeVerdict
     public let session: @Sendable (WebSocketSession) async throws -> Void
+    /// Set for a route that answers each message at once with at most one message and keeps no
+    /// state (echo): such a route runs on the event loop that read the message, with no task per
+    /// connection (``ReplyingSession``), unless the connection negotiated permessage-deflate.
+    public let reply: (@Sendable (WebSocketMessage) throws -> WebSocketMessage?)?
 
     public init(
         _ pattern: String,
@@ -64,6 +68,26 @@ public struct WebSocketRoute: Sendable {
         self.pattern = PathPattern(pattern)
         self.admit = admit
         self.session = session
+        self.reply = nil
+    }
+
+    /// A route whose handler is one function from a message to its answer, like the guide's
+    /// `data = await websocket.receive_text(); await websocket.send_text(f"Echo: {data}")`.
+    public init(_ pattern: String, replying reply: @escaping @Sendable (WebSocketMessage) throws -> WebSocketMessage?) {
+        self.pattern = PathPattern(pattern)
+        self.admit = { _, _, _ in .accept }
+        self.reply = reply
+        // The same handler as a session, for connections that compress (the WebSocket library
+        // inflates and deflates for the session).
+        self.session = { session in
+            for try await message in session.messages() {
+                switch try reply(message) {
+                case .text(let text): try await session.outbound.write(.text(text))
+                case .binary(let bytes): try await session.outbound.write(.binary(bytes))
+                case nil: break
+                }
+            }
+        }
     }
 }
 

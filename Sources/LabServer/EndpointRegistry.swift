@@ -188,6 +188,8 @@ public final class LiveConnections: Sendable {
         /// Drops the TCP connection: for a peer that does not answer the close.
         let drop: @Sendable () async -> Void
         let finished: SessionEnd
+        /// Served by a ``ReplyingSession`` on its event loop, with no session task.
+        var onEventLoop = false
     }
 
     private let state = NIOLockedValueBox<(next: Int, open: [Int: Connection])>((0, [:]))
@@ -200,6 +202,11 @@ public final class LiveConnections: Sendable {
         state.withLockedValue { $0.open.values.filter { $0.endpoint == endpoint }.count }
     }
 
+    /// How many of `endpoint`'s connections are served on their event loop (``ReplyingSession``).
+    public func countOnEventLoop(endpoint: String) -> Int {
+        state.withLockedValue { $0.open.values.filter { $0.endpoint == endpoint && $0.onEventLoop }.count }
+    }
+
     /// Runs `session` as a registered connection; it is removed when the session ends.
     func run(
         endpoint: String,
@@ -207,18 +214,26 @@ public final class LiveConnections: Sendable {
         drop: @escaping @Sendable () async -> Void,
         session: () async throws -> Void
     ) async rethrows {
-        let finished = SessionEnd()
-        let id = state.withLockedValue { state in
+        let id = register(endpoint: endpoint, close: close, drop: drop, onEventLoop: false)
+        defer { unregister(id) }
+        try await session()
+    }
+
+    /// Registers a connection; ``unregister(_:)`` once it has closed. - Returns: its id here.
+    func register(
+        endpoint: String, close: @escaping @Sendable (CloseCode, String) async -> Void, drop: @escaping @Sendable () async -> Void,
+        onEventLoop: Bool
+    ) -> Int {
+        state.withLockedValue { state in
             let id = state.next
             state.next += 1
-            state.open[id] = Connection(endpoint: endpoint, close: close, drop: drop, finished: finished)
+            state.open[id] = Connection(endpoint: endpoint, close: close, drop: drop, finished: SessionEnd(), onEventLoop: onEventLoop)
             return id
         }
-        defer {
-            state.withLockedValue { _ = $0.open.removeValue(forKey: id) }
-            finished.finish()
-        }
-        try await session()
+    }
+
+    func unregister(_ id: Int) {
+        state.withLockedValue { $0.open.removeValue(forKey: id) }?.finished.finish()
     }
 
     /// Sends a close frame on every matching connection and waits (up to `timeout`) for their

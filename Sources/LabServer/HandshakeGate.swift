@@ -98,6 +98,9 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
     private let compression: CompressionSwitch?
     /// What the accepted upgrade agreed for permessage-deflate (read by the frame rules).
     private(set) var deflate: DeflateParameters?
+    /// The endpoint and route of the accepted upgrade (read once it is done, to serve a replying
+    /// route on the event loop).
+    private(set) var accepted: (endpoint: Endpoint, route: WebSocketRoute)?
 
     private enum State {
         case waitingForHead
@@ -149,6 +152,8 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
         switch verdict {
         case .accept:
             logger.info("WebSocket upgrade accepted", metadata: ["path": "\(uri.redactingQuery)"])
+            let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            if case .route(let endpoint, let route, _) = registry.resolveWebSocket(path: path) { accepted = (endpoint, route) }
             var parts = held
             if let first = parts.first, case .head(var head) = unwrapInboundIn(first) {
                 // Only the permessage-deflate offer the lab accepts reaches Hummingbird.

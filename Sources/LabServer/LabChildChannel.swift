@@ -14,7 +14,13 @@ import WireTransport
 /// connection is upgraded, the ``ClientFrameRules`` right after NIO's frame decoder. It also caps
 /// the socket's send buffer (``LabLimits/socketSendBuffer``).
 struct LabChildChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+    struct Value: ServerChildChannelValue {
+        let inner: HTTP1WebSocketUpgradeChannel.Value
+        /// True once the connection is served on its event loop by a ``ReplyingSession``: then no
+        /// task waits for it.
+        let servedOnLoop: EventLoopFuture<Bool>
+        var channel: any Channel { inner.channel }
+    }
 
     let inner: HTTP1WebSocketUpgradeChannel
     let registry: EndpointRegistry
@@ -51,29 +57,50 @@ struct LabChildChannel: ServerChildChannel {
             // and before it passes on any bytes that arrived meanwhile (its callbacks run at once,
             // on this event loop), so the rules see every frame, even one sent with the request.
             let maxMessageSize = self.maxMessageSize
-            upgrader.upgradeResultFuture.assumeIsolated().whenSuccess { result in
-                guard case .websocket = result else { return }
+            let servedOnLoop = channel.eventLoop.makePromise(of: Bool.self)
+            upgrader.upgradeResultFuture.assumeIsolated().whenComplete { outcome in
+                guard case .success(.websocket(let asyncChannel, _, _)) = outcome else {
+                    servedOnLoop.succeed(false)
+                    return
+                }
                 do {
                     let operations = channel.pipeline.syncOperations
                     let decoder = try operations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                    try operations.addHandler(ClientFrameRules(maxMessageSize: maxMessageSize, deflate: gate.deflate), position: .after(decoder))
+                    let rules = ClientFrameRules(maxMessageSize: maxMessageSize, deflate: gate.deflate)
+                    try operations.addHandler(rules, position: .after(decoder))
+                    // A replying route (the echo) is served right here, unless the connection
+                    // compresses: the WebSocket library's session does that.
+                    guard gate.deflate == nil, let (endpoint, route) = gate.accepted, let reply = route.reply else {
+                        servedOnLoop.succeed(false)
+                        return
+                    }
+                    let name = endpoint.name
+                    let session = ReplyingSession(
+                        reply: reply, endpoint: name, connections: registry.connections, lifecycle: rules.lifecycle,
+                        takeFault: { registry.takeFault(name) }, pingInterval: lab.limits.pingInterval, asyncView: asyncChannel
+                    )
+                    try operations.addHandler(session, position: .after(rules))
+                    servedOnLoop.succeed(true)
                 } catch {
                     logger.error("could not add the WebSocket frame rules; closing", metadata: ["error": "\(error)"])
+                    servedOnLoop.succeed(false)
                     channel.close(promise: nil)
                 }
             }
-            return value
+            return Value(inner: value, servedOnLoop: servedOnLoop.futureResult)
         }
     }
 
     func handle(value: Value, logger: Logger) async {
+        // A connection a ReplyingSession serves needs no task of its own.
+        if (try? await value.servedOnLoop.get()) == true { return }
         guard tls != nil else {
-            await inner.handle(value: value, logger: logger)
+            await inner.handle(value: value.inner, logger: logger)
             return
         }
         var logger = logger
         logger.handler = HandshakeEndNotice(base: logger.handler, lab: lab)
-        await inner.handle(value: value, logger: logger)
+        await inner.handle(value: value.inner, logger: logger)
     }
 }
 

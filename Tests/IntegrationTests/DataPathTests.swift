@@ -33,6 +33,51 @@ import WireProtocol
         for client in receivers { await client.close() }
     }
 
+    @Test func echoIsServedOnTheEventLoopUnlessTheConnectionCompresses() async throws {
+        let (lab, port) = try await startLab(only: ["echo"])
+        defer { Task { await lab.stop() } }
+        let plain = try await RawConnection(port: port)
+        #expect(try await plain.upgrade("/ws/echo")?.status == 101)
+        let compressing = try await RawConnection(port: port)
+        let answer = try await compressing.upgrade("/ws/echo", extraHeaders: "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+        #expect(answer?.fields.first { $0.name == "Sec-WebSocket-Extensions" }?.value.hasPrefix("permessage-deflate") == true)
+        #expect(await eventually { lab.registry.connections.count(endpoint: "echo") == 2 })
+        #expect(lab.registry.connections.countOnEventLoop(endpoint: "echo") == 1, "the plain one, with no session task")
+        // Both answer alike.
+        for connection in [plain, compressing] {
+            try await connection.write(clientFrame(opcode: 0x1, payload: Array("same".utf8)))
+        }
+        let plainAnswer = await plain.frames { $0.contains { $0.opcode == .text } }.first { $0.opcode == .text }
+        #expect(plainAnswer.map { String(decoding: $0.payload, as: UTF8.self) } == "Echo: same")
+        let compressedAnswer = await compressing.frames { $0.contains { $0.opcode == .text } }.first { $0.opcode == .text }
+        #expect(compressedAnswer?.rsv1 == true, "the compressing connection's answer is compressed")
+        await plain.close()
+        await compressing.close()
+        #expect(await eventually { lab.registry.connections.count(endpoint: "echo") == 0 })
+    }
+
+    @Test func echoAnswersEveryMessageOfOneWriteInOrderThenTheCloseInTheSameWrite() async throws {
+        let (lab, port) = try await startLab(only: ["echo"])
+        defer { Task { await lab.stop() } }
+        let connection = try await RawConnection(port: port)
+        #expect(try await connection.upgrade("/ws/echo")?.status == 101)
+        var bytes: [UInt8] = []
+        for number in 1...50 { bytes += clientFrame(opcode: 0x1, payload: Array("m\(number)".utf8)) }
+        bytes += clientFrame(opcode: 0x1, payload: Array("frag".utf8), fin: false)
+        bytes += clientFrame(opcode: 0x9, payload: Array("between".utf8))
+        bytes += clientFrame(opcode: 0x0, payload: Array("mented".utf8))
+        bytes += clientFrame(opcode: 0x8, payload: [0x0F, 0xA0] + Array("bye".utf8))  // 4000
+        try await connection.write(bytes)
+        let frames = await connection.frames { $0.contains { $0.opcode == .close } }
+        let texts = frames.filter { $0.opcode == .text }.map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(texts == (1...50).map { "Echo: m\($0)" } + ["Echo: fragmented"])
+        #expect(frames.contains { $0.opcode == .pong && $0.payload == Array("between".utf8) })
+        #expect(frames.last?.opcode == .close)
+        #expect(frames.last?.closeBody?.code.code == 4000, "the client's own code echoed")
+        #expect(await eventually { connection.isClosed }, "the server closes the TCP connection after the close handshake")
+        #expect(await eventually { lab.registry.connections.count(endpoint: "echo") == 0 })
+    }
+
     @Test func aReceiverWhoseSocketTakesNoBytesIsCutOffByTheStallRuleWithItsReason() async throws {
         let notices = NIOLockedValueBox<[String]>([])
         let (lab, port) = try await startLab {

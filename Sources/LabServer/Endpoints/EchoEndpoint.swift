@@ -9,14 +9,12 @@ extension Endpoint {
             summary: "every text message comes back as \"Echo: <text>\"; binary comes back as is",
             guideSection: "FastAPI WebSocket Server",
             webSocketRoutes: [
-                WebSocketRoute("/ws/echo") { session in
-                    for try await message in session.messages() {
-                        switch message {
-                        case .text(let text): try await session.outbound.write(.text("Echo: \(text)"))
-                        case .binary(let bytes): try await session.outbound.write(.binary(bytes))
-                        }
+                WebSocketRoute("/ws/echo", replying: { message in
+                    switch message {
+                    case .text(let text): .text("Echo: \(text)")
+                    case .binary(let bytes): .binary(bytes)
                     }
-                }
+                })
             ],
             httpRoutes: [
                 // Request/response: one POST per message, the body comes back with "Echo: ".
