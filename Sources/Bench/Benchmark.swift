@@ -41,14 +41,16 @@ public struct Benchmark: Sendable {
 
     /// Runs every measurement in turn; `report` gets each row as soon as it is measured.
     public func run(report: @Sendable (Row) -> Void) async throws {
+        // Idle memory first, on a server that has served nothing yet: after the other runs, the
+        // memory they freed is reused by the new connections and hides what each one costs.
+        if options.serverPID != nil {
+            report(try await idleMemory())
+        }
         for count in options.connectionCounts {
             report(try await echo(connections: count))
         }
         for size in options.fanOutSizes {
             report(try await fanOut(size: size))
-        }
-        if options.serverPID != nil {
-            report(try await idleMemory())
         }
     }
 

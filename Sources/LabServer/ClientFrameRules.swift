@@ -81,6 +81,8 @@ final class ClientFrameRules: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     /// Shared with the session: see ``ConnectionLifecycle``.
     let lifecycle = ConnectionLifecycle()
+    /// permessage-deflate was agreed for this connection.
+    var compresses: Bool { deflate != nil }
 
     init(maxMessageSize: Int, deflate: DeflateParameters? = nil) {
         self.maxMessageSize = maxMessageSize

@@ -112,6 +112,9 @@ public struct WebSocketSession: Sendable {
     public let lifecycle: ConnectionLifecycle
     /// True once when a failure was armed for this endpoint (``EndpointRegistry/armFault(_:)``).
     let takeFault: @Sendable () -> Bool
+    /// The connection negotiated permessage-deflate: what it is sent must go through the WebSocket
+    /// library (``outbound``), which compresses it.
+    let compresses: Bool
     /// The close code and reason the connection ends with once the session returns (after its
     /// queued replies have gone out); nil for a normal close.
     let closing = NIOLockedValueBox<(code: WebSocketErrorCode, reason: String)?>(nil)

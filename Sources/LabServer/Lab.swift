@@ -194,14 +194,15 @@ public final class Lab: Sendable {
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.code)), reason: reason)
                     }
                     // Made with the frame rules, which were in place before the upgrade finished.
-                    let lifecycle = try await channel.eventLoop.submit {
-                        try channel.pipeline.syncOperations.handler(type: ClientFrameRules.self).lifecycle
+                    let (lifecycle, compresses) = try await channel.eventLoop.submit {
+                        let rules = try channel.pipeline.syncOperations.handler(type: ClientFrameRules.self)
+                        return (rules.lifecycle, rules.compresses)
                     }.get()
                     try await registry.connections.run(endpoint: endpoint.name, close: close, drop: { try? await channel.close() }) {
                         let session = WebSocketSession(
                             parameters: parameters, query: query, inbound: inbound, outbound: outbound, channel: channel, lab: lab,
                             logger: context.logger, beforeClose: beforeClose, lifecycle: lifecycle,
-                            takeFault: { registry.takeFault(endpoint.name) }
+                            takeFault: { registry.takeFault(endpoint.name) }, compresses: compresses
                         )
                         try await route.session(session)
                         if let ending = session.closing.withLockedValue({ $0 }) {

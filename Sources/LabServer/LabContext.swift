@@ -46,6 +46,9 @@ public final class LabContext: Sendable {
     public let limits: LabLimits
     public let logger: Logger
     public let metrics: LabMetrics
+    /// Long polls being held for something new, across every topic.
+    let heldPolls = NIOLockedValueBox(0)
+    public var heldPollCount: Int { heldPolls.withLockedValue { $0 } }
     /// Live server-side WebSocket connections, for switching off, shutdown and the dashboard.
     public let connections = LiveConnections()
     /// Event streams being sent, so that stopping the lab can end them (an SSE response never

@@ -212,6 +212,9 @@ struct Serve: AsyncParsableCommand {
         // its tests and transcripts do; `bench` keeps it so that its clients' tasks do not queue
         // behind socket events, which showed as a few-millisecond p99 that was the load's, not
         // the server's.
+        // One event loop per core this process may use (`taskset -c 1` leaves one), not per core
+        // of the machine; before anything touches NIO's singletons.
+        if let usable = usableCoreCount(), usable < System.coreCount { NIOSingletons.groupLoopCountSuggestion = usable }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let lab: Lab

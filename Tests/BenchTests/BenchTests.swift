@@ -44,17 +44,17 @@ import Testing
         let rows = NIOLockedRows()
         try await Benchmark(options: options).run { rows.append($0) }
         let names = rows.all.map(\.name)
-        #expect(names == ["echo, 3 connections", "fan-out to 5, 64 B", "fan-out to 5, 8 KiB", "idle connections"])
-        let echo = Dictionary(uniqueKeysWithValues: rows.all[0].figures)
+        #expect(names == ["idle connections", "echo, 3 connections", "fan-out to 5, 64 B", "fan-out to 5, 8 KiB"])
+        let echo = Dictionary(uniqueKeysWithValues: rows.all[1].figures)
         #expect(Double(echo["round trips/s"] ?? "") ?? 0 > 0)
         #expect(echo["server CPU/round trip"] != nil)
         #expect(echo["load CPU/round trip"] == nil, "the server runs in this process: its CPU time is not the load's alone")
-        for fanOut in rows.all[1...2] {
+        for fanOut in rows.all[2...3] {
             let figures = Dictionary(uniqueKeysWithValues: fanOut.figures)
             #expect(figures["deliveries"] == "20 of 20")
             #expect(figures["server CPU/delivery"] != nil)
         }
-        #expect(Dictionary(uniqueKeysWithValues: rows.all[3].figures)["connections"] == "20")
+        #expect(Dictionary(uniqueKeysWithValues: rows.all[0].figures)["connections"] == "20")
         // Every client was closed again: the lab has no live connections left.
         #expect(await eventually { lab.registry.connections.count(endpoint: "echo") == 0 && lab.registry.connections.count(endpoint: "chat") == 0 })
         await lab.stop()

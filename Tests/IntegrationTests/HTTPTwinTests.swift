@@ -121,7 +121,8 @@ import WireProtocol
         defer { Task { await lab.stop() } }
         let start = try await Self.post("/http/chat/early", .obj(("text", "before")), port: port)
         let poll = Task { try await Self.poll("/http/chat?since=\(start)&wait=20", port: port, timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Held: the lab is waiting on it (a fixed sleep lost the race on a busy machine).
+        #expect(await eventually(timeout: .seconds(10)) { lab.context.heldPollCount == 1 })
         let id = try await Self.post("/http/chat/late", .obj(("text", "after")), port: port)
         let answer = try await poll.value
         #expect(answer["outcome"] == "new_messages", "\(answer.text)")

@@ -273,7 +273,8 @@ import WireProtocol
         let alice = try await Shop.login("alice", port: port)
         let admin = try await Shop.login("admin", port: port)
         let poll = Task { try await Self.get("/http/notifications?since=0&wait=20", token: alice, port: port) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Held: the lab is waiting on it (a fixed sleep lost the race on a busy machine).
+        #expect(await eventually(timeout: .seconds(10)) { lab.context.heldPollCount == 1 })
         try await Shop.shipAsAdmin(3, adminToken: admin, port: port)
         let answer = try await poll.value
         #expect(answer.status == 200, "\(answer)")

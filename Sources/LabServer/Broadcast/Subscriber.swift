@@ -6,22 +6,28 @@ import WireProtocol
 
 /// One WebSocket connection as a receiver of broadcasts.
 ///
-/// In queued mode (the default) it owns a queue and a writer task: `deliver` does not wait for
-/// the write, so a slow receiver delays nobody. The queue holds each message's bytes as the topic
-/// made them, once for all receivers. Who is cut off is the ``SlowReaderPolicy``'s call: a socket
-/// that has taken no bytes for the stall limit, or a backlog over the byte cap with the socket
-/// full. Every queued byte also counts against the lab's ``OutboundBudget``, which makes
-/// publishers wait when all queues together hold too much. In naive mode `deliver` awaits the
-/// write, as the guide's loop does.
+/// In queued mode (the default) `deliver` does not wait for the write, so a slow receiver delays
+/// nobody: the frame goes to the connection's channel on its event loop, where NIO holds it until
+/// the socket takes it, and a callback counts it written. No task per receiver, no hop through
+/// Swift concurrency per delivery (BENCHMARKS.md, "Where the time goes"). A connection that
+/// negotiated permessage-deflate is written by a writer task through the WebSocket library,
+/// which compresses. Either way the backlog holds each message's bytes as the topic made them,
+/// once for all receivers. Who is cut off is the ``SlowReaderPolicy``'s call: a socket that has
+/// taken no bytes for the stall limit, or a backlog over the byte cap with the socket full.
+/// Every queued byte also counts against the lab's ``OutboundBudget``, which makes publishers
+/// wait when all queues together hold too much. In naive mode `deliver` awaits the write, as
+/// the guide's loop does.
 public final class Subscriber: TopicReceiver {
     public let name: String
     private let session: WebSocketSession
-    private let queue: AsyncStream<ByteBuffer>.Continuation
-    private let stream: AsyncStream<ByteBuffer>
+    /// For a connection that compresses: the queue its writer task takes messages from.
+    private let compressedQueue: (stream: AsyncStream<ByteBuffer>, continuation: AsyncStream<ByteBuffer>.Continuation)?
     private struct State {
         var backlog = ReceiverBacklog()
         var gone = false
         var departed = false
+        /// A check of the stall rule is scheduled.
+        var stallCheckArmed = false
     }
     private let state = NIOLockedValueBox(State())
     /// Called once, when the subscriber is cut off or its connection fails.
@@ -30,7 +36,7 @@ public final class Subscriber: TopicReceiver {
     public init(name: String, session: WebSocketSession) {
         self.name = name
         self.session = session
-        (stream, queue) = AsyncStream<ByteBuffer>.makeStream()
+        compressedQueue = session.compresses ? AsyncStream<ByteBuffer>.makeStream() : nil
         onGone = NIOLockedValueBox(nil)
         session.beforeClose.add { [weak self] in await self?.drained(within: .seconds(2)) }
         session.lifecycle.track { [weak self] in self?.state.withLockedValue { $0.gone ? 0 : $0.backlog.messages } ?? 0 }
@@ -63,55 +69,98 @@ public final class Subscriber: TopicReceiver {
 
     /// Runs the writer while `body` runs; afterwards the queue gets a moment to drain, and is closed.
     public func run(_ body: () async throws -> Void) async throws {
-        let writer = Task { await self.writeQueued() }
+        let writer = compressedQueue.map { queue in Task { await self.writeCompressed(queue.stream) } }
         do {
             try await body()
         } catch {
-            queue.finish()
-            writer.cancel()
+            compressedQueue?.continuation.finish()
+            writer?.cancel()
             markGone()
             throw error
         }
-        queue.finish()
-        await finish(within: .seconds(2)) { await writer.value }
-        writer.cancel()
+        compressedQueue?.continuation.finish()
+        if let writer {
+            await finish(within: .seconds(2)) { await writer.value }
+            writer.cancel()
+        } else {
+            await drained(within: .seconds(2))
+        }
         // Nothing more will be written: a publisher waiting for this queue must not wait on.
         markGone()
     }
 
-    private func writeQueued() async {
-        for await payload in stream {
-            let size = payload.readableBytes
-            let stallWatch = watchForStall()
-            do {
-                try await session.outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: payload)))
-            } catch {
-                stallWatch?.cancel()
-                markGone()
-                return
+    /// Hands a queued message to the connection: on its channel, or to the compressing writer.
+    private func write(_ payload: ByteBuffer, socketWritable: Bool) {
+        if let queue = compressedQueue {
+            queue.continuation.yield(payload)
+            return
+        }
+        if !socketWritable { socketRefusing() }
+        let size = payload.readableBytes
+        let channel = session.channel
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { result in
+            switch result {
+            case .success: self.wrote(size: size)
+            case .failure: self.markGone()
             }
-            stallWatch?.cancel()
-            let counted = state.withLockedValue { state -> Bool in
-                guard !state.gone else { return false }
-                state.backlog.written(size: size)
-                return true
-            }
-            if counted { lab.outboundBudget.release(size) }
+        }
+        // Through the loop's task queue even from the loop itself, so that messages from
+        // publishers on different threads keep the order they were delivered in.
+        channel.eventLoop.execute {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: payload), promise: written)
         }
     }
 
-    /// Before a write to a socket that takes no bytes now: notes since when, and cuts the
-    /// receiver off if it still takes none at the stall limit (no new message may come to find it).
-    private func watchForStall() -> Task<Void, Never>? {
-        guard !session.channel.isWritable else { return nil }
-        state.withLockedValue { $0.backlog.socketRefusing(since: .now) }
-        let policy = lab.slowReaders
-        return Task { [weak self] in
-            try? await Task.sleep(for: policy.stallLimit)
-            guard !Task.isCancelled, let self else { return }
-            if let stall = self.state.withLockedValue({ $0.backlog.stall(policy: self.lab.slowReaders, now: .now) }) {
-                self.cutOff(reason: stall)
+    /// A connection that compresses: its messages go through the WebSocket library one by one.
+    private func writeCompressed(_ stream: AsyncStream<ByteBuffer>) async {
+        for await payload in stream {
+            if !session.channel.isWritable { socketRefusing() }
+            do {
+                try await session.outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: payload)))
+            } catch {
+                markGone()
+                return
             }
+            wrote(size: payload.readableBytes)
+        }
+    }
+
+    /// The socket took a message: progress, and its bytes go back to the lab's budget.
+    private func wrote(size: Int) {
+        let counted = state.withLockedValue { state -> Bool in
+            guard !state.gone else { return false }
+            state.backlog.written(size: size)
+            return true
+        }
+        if counted { lab.outboundBudget.release(size) }
+    }
+
+    /// A message is going to a socket that takes no bytes now: notes since when, and checks the
+    /// stall rule when the limit is up (no new message may come to find it stalled).
+    private func socketRefusing() {
+        let arm = state.withLockedValue { state -> Bool in
+            state.backlog.socketRefusing(since: .now)
+            defer { state.stallCheckArmed = true }
+            return !state.stallCheckArmed
+        }
+        if arm { checkStall(in: lab.slowReaders.stallLimit) }
+    }
+
+    private func checkStall(in delay: Duration) {
+        session.channel.eventLoop.scheduleTask(in: TimeAmount(delay)) {
+            let policy = self.lab.slowReaders
+            let (stall, again) = self.state.withLockedValue { state -> (String?, Duration?) in
+                if !state.gone, let stall = state.backlog.stall(policy: policy, now: .now) { return (stall, nil) }
+                guard !state.gone, let since = state.backlog.blockedSince else {
+                    state.stallCheckArmed = false
+                    return (nil, nil)
+                }
+                // Blocked again since the last check: look again when this spell reaches the limit.
+                return (nil, policy.stallLimit - (ContinuousClock.now - since))
+            }
+            if let stall { self.cutOff(reason: stall) }
+            if let again { self.checkStall(in: again) }
         }
     }
 
@@ -151,9 +200,9 @@ public final class Subscriber: TopicReceiver {
             case nil:
                 lab.outboundBudget.release(size)
             case .queue:
-                queue.yield(payload)
+                write(payload, socketWritable: writable)
             case .queueAndWait:
-                queue.yield(payload)
+                write(payload, socketWritable: writable)
                 await waitUntilUnderCap()
             case .cutOff(let reason):
                 lab.outboundBudget.release(size)
@@ -205,7 +254,7 @@ public final class Subscriber: TopicReceiver {
     private func cutOff(reason: String) {
         guard !isGone else { return }
         markGone()
-        queue.finish()
+        compressedQueue?.continuation.finish()
         lab.announce("cutting off \(name) (\(reason); the rule: \(lab.slowReaders.description)) · a 1008 close frame if its buffers can still take one, then the TCP connection is closed")
         let session = self.session
         let closeReason = reason.count <= 100 ? reason : String(reason.prefix(100))

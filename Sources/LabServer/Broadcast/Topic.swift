@@ -132,6 +132,8 @@ public final class Topic: Sendable {
         var outcome = "immediate"
         if found.isEmpty, let wait {
             let deadline = ContinuousClock.now + min(wait, lab.limits.maxLongPoll)
+            lab.heldPolls.withLockedValue { $0 += 1 }
+            defer { lab.heldPolls.withLockedValue { $0 -= 1 } }
             while found.isEmpty && ContinuousClock.now < deadline && !Task.isCancelled {
                 await waitForPublish(after: since, until: deadline)
                 found = entries(since: since)
