@@ -19,6 +19,14 @@ public final class WebSocketClient: Sendable {
 
     public struct HandshakeFailed: Error, CustomStringConvertible {
         public let description: String
+        /// Set when the server's 101 broke the extension negotiation rules and the client failed
+        /// the connection (the tap has seen the 101 and the close).
+        public var extensionProblem: ExtensionAnswer.Problem?
+
+        public init(description: String, extensionProblem: ExtensionAnswer.Problem? = nil) {
+            self.description = description
+            self.extensionProblem = extensionProblem
+        }
     }
 
     public let target: WebSocketTarget
@@ -83,6 +91,7 @@ public final class WebSocketClient: Sendable {
             if let handshake = tlsHandshake.withLockedValue({ $0 }) {
                 do { try await handshake.get() } catch { throw HandshakeFailed(description: ClientTLS.explain(error) ?? "the TLS handshake failed: \(error)") }
             }
+            if let failed = error as? HandshakeFailed { throw failed }
             throw HandshakeFailed(description: describe(upgradeError: error))
         }
         switch result {
@@ -113,9 +122,21 @@ public final class WebSocketClient: Sendable {
                 maxFrameSize: maxFrameSize,
                 upgradePipelineHandler: { channel, response in
                     channel.eventLoop.makeCompletedFuture {
+                        // An answer that breaks the negotiation rules fails the connection
+                        // (RFC 6455 §4.1): closed once NIO has seen the upgrade fail.
+                        let agreed: DeflateParameters?
+                        do throws(ExtensionAnswer.Problem) {
+                            agreed = try ExtensionAnswer.agreedDeflate(
+                                offered: deflate.map { [$0.headerValue] } ?? [], answered: response.headers["Sec-WebSocket-Extensions"],
+                                clientWindowBits: DeflateOffer.windowBitsRange
+                            )
+                        } catch {
+                            channel.eventLoop.execute { channel.close(promise: nil) }
+                            throw HandshakeFailed(description: error.description, extensionProblem: error)
+                        }
                         // permessage-deflate, if offered and accepted: compress what goes out,
                         // inflate what comes in (the tap sees both compressed).
-                        if deflate != nil, let agreed = DeflateParameters.accepted(headerValues: response.headers["Sec-WebSocket-Extensions"]) {
+                        if let agreed {
                             try channel.pipeline.syncOperations.addHandler(FrameInflater(parameters: agreed))
                             try channel.pipeline.syncOperations.addHandler(FrameDeflater(parameters: agreed))
                         }
