@@ -16,7 +16,7 @@ extension ComparisonReport {
         case .job: "a training job of \(count) epochs"
         }
         let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(options.interval.spoken)" : ""
-            + (options.deflate ? "; WebSocket with permessage-deflate" : "")
+            + (options.deflate ? "; WebSocket with permessage-deflate" : "") + (options.tls ? "; over TLS (wss://, https://)" : "")
         guard interrupted else { return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)" }
         // Stopped: the planned work was not done; say what ran, and for how long.
         let ran = results.map { result in
@@ -86,6 +86,16 @@ extension ComparisonReport {
             row("bytes down") { result, _ in String(result.measured.ledger.down.total) },
             row("  overhead") { result, _ in String(result.measured.overhead(.down)) },
             row("  payload") { result, _ in String(result.measured.payload(.down)) },
+            // Over TLS: what the sockets carried, measured under the TLS handler, beside the decrypted rows above.
+            row("TLS on the wire") { result, _ in
+                guard let up = result.measured.tlsUp, let down = result.measured.tlsDown else { return "–" }
+                return String(up.bytes + down.bytes)
+            },
+            row("  TLS overhead") { result, _ in result.measured.tlsAdded.map { "+\($0)" } ?? "–" },
+            row("  TLS records") { result, _ in
+                guard let up = result.measured.tlsUp, let down = result.measured.tlsDown else { return "–" }
+                return String(up.records + down.records)
+            },
             row("overhead share") { result, _ in
                 let total = result.measured.ledger.total
                 let overhead = result.measured.overhead(.up) + result.measured.overhead(.down)
@@ -118,6 +128,12 @@ extension ComparisonReport {
                     ? "Each exchange is one request and one response, on one kept-alive connection."
                     : "A push arrives at once (≈ 0: what is measured is the server's own work and loopback); a short poll leaves an event waiting for the next tick; a long poll answers at once, then is asked again."),
         ]
+        if options.tls {
+            notes.append(
+                "over TLS: bytes up and down are the decrypted HTTP and WebSocket bytes; TLS on the wire is what the sockets carried (every record, measured by a tap under the TLS handler), "
+                    + "TLS overhead the difference: each connection's TLS handshake with the certificate, then 5-byte record headers and 16-byte tags; overhead share leaves TLS out"
+            )
+        }
         for result in results where result.transport == .webSocket {
             let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
             let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
@@ -184,10 +200,20 @@ extension ComparisonReport {
                 ("bytes_up", side(.up)), ("bytes_down", side(.down)),
             ])
         }
+        /// Over TLS, the wire's bytes and records each way and what TLS added; null over plain TCP.
+        func tls(_ counts: Meter.Counts) -> JSON {
+            guard let up = counts.tlsUp, let down = counts.tlsDown, let added = counts.tlsAdded else { return .null }
+            return .object([
+                ("wire_bytes_up", .number(Double(up.bytes))), ("wire_bytes_down", .number(Double(down.bytes))),
+                ("records_up", .number(Double(up.records))), ("records_down", .number(Double(down.records))),
+                ("overhead", .number(Double(added))),
+            ])
+        }
         let transports: [JSON] = zip(results, expectations).map { result, expectation in
             let delays = result.deliveries.delays
             var members: [(String, JSON)] = [("transport", .string(result.transport.rawValue))]
             if case .object(let measured) = counts(result.measured) { members += measured }
+            members.append(("tls", tls(result.measured)))
             members += [
                 ("empty_responses", .number(Double(result.deliveries.emptyResponses))),
                 ("delay_ms", .object([("p50", milliseconds(delays.percentile(50))), ("p95", milliseconds(delays.percentile(95))), ("max", milliseconds(delays.last))])),
@@ -209,6 +235,7 @@ extension ComparisonReport {
             ("scenario", .string(scenario.rawValue)), ("target", .string(target.description)),
             ("duration_s", .number(options.duration.milliseconds / 1000)), ("interval_s", .number(options.interval.milliseconds / 1000)),
             ("count", .number(Double(options.count(for: scenario)))), ("delay_measured", .string(scenario.delayOrigin)),
+            ("tls", .bool(options.tls)),
             ("interrupted", .bool(interrupted)), ("results", .array(transports)),
         ])
     }

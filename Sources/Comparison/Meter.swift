@@ -24,8 +24,19 @@ public final class Meter: Sendable {
         /// and what they inflated to.
         public var compressedPayload = 0
         public var inflatedPayload = 0
+        /// Over TLS (`compare --tls`): the bytes the sockets carried each way, in records; the
+        /// ledger counts the same connections decrypted. Nil over plain TCP.
+        public var tlsUp: TLSLayer.Tally?
+        public var tlsDown: TLSLayer.Tally?
 
         public init() {}
+
+        /// What TLS added on the wire (handshakes with the certificate, record headers, tags):
+        /// the records' bytes minus the decrypted bytes, both measured. Nil over plain TCP.
+        public var tlsAdded: Int? {
+            guard let tlsUp, let tlsDown else { return nil }
+            return (tlsUp + tlsDown).bytes - ledger.total
+        }
 
         /// Protocol overhead one way: heads, chunk framing, frame headers, SSE syntax.
         public func overhead(_ direction: Direction) -> Int {
@@ -42,13 +53,24 @@ public final class Meter: Sendable {
     private let randomness: Randomness
     /// What the WebSocket clients offer for permessage-deflate (nil: nothing).
     private let deflate: DeflateOffer?
+    /// Whom TLS clients trust; nil: plain TCP.
+    private let tls: ClientTLS.Trust?
     private let counts = NIOLockedValueBox([Role.measured: Counts(), .helper: Counts()])
     private let closers = NIOLockedValueBox<[@Sendable () async -> Void]>([])
 
-    public init(target: ComparisonTarget, randomness: Randomness, deflate: DeflateOffer? = nil) {
+    public init(target: ComparisonTarget, randomness: Randomness, deflate: DeflateOffer? = nil, tls: ClientTLS.Trust? = nil) {
         self.target = target
         self.randomness = randomness
         self.deflate = deflate
+        self.tls = tls
+        if tls != nil {
+            counts.withLockedValue { counts in
+                for role in counts.keys {
+                    counts[role]!.tlsUp = TLSLayer.Tally()
+                    counts[role]!.tlsDown = TLSLayer.Tally()
+                }
+            }
+        }
     }
 
     public subscript(role: Role) -> Counts {
@@ -59,8 +81,9 @@ public final class Meter: Sendable {
     public func webSocket(_ path: String, role: Role = .measured) async throws -> WebSocketClient {
         let outcome = try await target.connecting {
             try await WebSocketClient.connect(
-                to: WebSocketTarget(host: target.host, port: target.port, path: path),
-                requestKey: randomness.requestKey(), randomness: randomness, deflate: deflate, tap: sink(for: role, eventStream: false)
+                to: WebSocketTarget(host: target.host, port: target.port, path: path, secure: tls != nil),
+                requestKey: randomness.requestKey(), randomness: randomness, deflate: deflate, tls: clientTLS(for: role),
+                tap: sink(for: role, eventStream: false)
             )
         }
         switch outcome {
@@ -75,7 +98,9 @@ public final class Meter: Sendable {
     /// A kept-alive HTTP connection. `eventStream` marks one whose responses are SSE streams.
     public func http(role: Role = .measured, eventStream: Bool = false) async throws -> HTTPConnection {
         let connection = try await target.connecting {
-            try await HTTPConnection.connect(host: target.host, port: target.port, tap: sink(for: role, eventStream: eventStream))
+            try await HTTPConnection.connect(
+                host: target.host, port: target.port, tls: clientTLS(for: role), tap: sink(for: role, eventStream: eventStream)
+            )
         }
         closers.withLockedValue { $0.append { await connection.close() } }
         return connection
@@ -93,6 +118,25 @@ public final class Meter: Sendable {
             let open = counts.withLockedValue { $0.values.reduce(0) { $0 + $1.connections - $1.closed } }
             if open == 0 { return }
             try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// A connection's TLS settings, its raw tap counting records for `role`; nil over plain TCP.
+    private func clientTLS(for role: Role) -> ClientTLS? {
+        guard let tls else { return nil }
+        let layer = NIOLockedValueBox(TLSLayer())
+        let counts = self.counts
+        return ClientTLS(trust: tls) { event in
+            // The plain tap counts the connection's close; this one only its records.
+            guard case .bytes(let direction, let bytes) = event else { return }
+            let tally = layer.withLockedValue { layer in
+                let before = layer[direction]
+                _ = layer.feed(direction, bytes)
+                return TLSLayer.Tally(bytes: layer[direction].bytes - before.bytes, records: layer[direction].records - before.records)
+            }
+            counts.withLockedValue { counts in
+                if direction == .up { counts[role]!.tlsUp = (counts[role]!.tlsUp ?? .init()) + tally } else { counts[role]!.tlsDown = (counts[role]!.tlsDown ?? .init()) + tally }
+            }
         }
     }
 
@@ -159,7 +203,7 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
     public init(url: String) throws(ComparisonError) {
         var rest = Substring(url)
         for scheme in ["http://", "ws://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
-        if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("TLS is not supported: use http:// or ws://") }
+        if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("--url takes http:// or ws://; for TLS, --tls runs against a lab of its own, whose certificate it trusts") }
         if rest.contains("://") { throw ComparisonError("--url takes http://HOST:PORT (or ws://), not \(url)") }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard !rest.contains("/") else { throw ComparisonError("--url takes a server, not a path: http://HOST:PORT") }
@@ -187,8 +231,11 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether a TCP connection to the server can be made at all: checked once before a
     /// comparison, so that an unreachable server is one clear error, not a table of zeros.
-    public func checkReachable() async throws {
-        let connection = try await connecting { try await HTTPConnection.connect(host: host, port: port, tap: { _ in }) }
+    /// - Parameter tls: whom to trust, when the server speaks TLS.
+    public func checkReachable(tls: ClientTLS.Trust? = nil) async throws {
+        let connection = try await connecting {
+            try await HTTPConnection.connect(host: host, port: port, tls: tls.map { ClientTLS(trust: $0) { _ in } }, tap: { _ in })
+        }
         await connection.close(grace: .milliseconds(100))
     }
 }
