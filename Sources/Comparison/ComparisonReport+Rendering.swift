@@ -76,6 +76,11 @@ extension ComparisonReport {
             let cells = expectations.map { $0[keyPath: value].map { "≈ " + formatDelay($0) } ?? "" }
             return cells.allSatisfy(\.isEmpty) ? [] : [Row(label: "  model", cells: cells)]
         }
+        /// With --deflate: the payload had its compressed messages gone as they were (measured:
+        /// the dissector inflated them); equal to the payload where nothing was compressed.
+        func inflatedRow(_ direction: Direction) -> Row {
+            row("  inflated") { result, _ in options.deflate ? String(result.measured.payloadInflated(direction)) : "–" }
+        }
         let delayName = scenario.measuresRoundTrips ? "round trip" : "delay"
         return [
             row("TCP connections") { result, _ in String(result.measured.connections) },
@@ -83,9 +88,11 @@ extension ComparisonReport {
             row("bytes up") { result, _ in String(result.measured.ledger.up.total) },
             row("  overhead") { result, _ in String(result.measured.overhead(.up)) },
             row("  payload") { result, _ in String(result.measured.payload(.up)) },
+            inflatedRow(.up),
             row("bytes down") { result, _ in String(result.measured.ledger.down.total) },
             row("  overhead") { result, _ in String(result.measured.overhead(.down)) },
             row("  payload") { result, _ in String(result.measured.payload(.down)) },
+            inflatedRow(.down),
             // Over TLS: what the sockets carried, measured under the TLS handler, beside the decrypted rows above.
             row("TLS on the wire") { result, _ in
                 guard let up = result.measured.tlsUp, let down = result.measured.tlsDown else { return "–" }
@@ -137,17 +144,23 @@ extension ComparisonReport {
         for result in results where result.transport == .webSocket {
             let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
             let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
+            let compressedLengths = options.deflate ? " (compressed, with permessage-deflate)" : ""
             notes.append(
                 "WebSocket frame headers: \(measured) B measured; model: 2 B × \(frames(result.measured.ledger.down.frames, "server")) + 6 B × \(frames(result.measured.ledger.up.frames, "masked client")) = \(model) B"
-                    + (measured == model ? "" : " (a payload of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
+                    + (measured == model ? "" : " (a payload\(compressedLengths) of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
             )
             if options.deflate {
                 let counts = result.measured
+                func share(_ direction: Direction) -> String {
+                    let (wire, messages) = (counts.compressed(direction), counts.inflated(direction))
+                    return "\(direction == .up ? "up" : "down") \(wire) B on the wire carried \(messages) B of messages (\(Int((Double(wire) * 100 / Double(messages)).rounded())) %)"
+                }
                 notes.append(
                     counts.inflatedPayload == 0
                         ? "WebSocket: permessage-deflate offered, no compressed message (declined, or nothing sent)"
-                        : "WebSocket payload with permessage-deflate: \(counts.compressedPayload) B on the wire carried \(counts.inflatedPayload) B of messages "
-                            + "(\(Int((Double(counts.compressedPayload) * 100 / Double(counts.inflatedPayload)).rounded())) %); the payload row counts the wire's bytes, the model's frame headers are unchanged"
+                        : "WebSocket payload with permessage-deflate, measured: " + [Direction.up, .down].filter { counts.inflated($0) > 0 }.map(share).joined(separator: ", ")
+                            + "; the payload rows count the wire's bytes, the inflated rows what the messages weighed before compression (both measured). "
+                            + "The model predicts frame headers only: RSV1 is a bit of the same header, so compression leaves their size as modelled; it has no figure for payloads, compressed or not"
                 )
             }
         }
@@ -209,11 +222,21 @@ extension ComparisonReport {
                 ("overhead", .number(Double(added))),
             ])
         }
+        /// With --deflate, the compressed messages' payload each way as the wire carried it and as
+        /// it inflated; null without --deflate.
+        func deflate(_ counts: Meter.Counts) -> JSON {
+            guard options.deflate else { return .null }
+            return .object([
+                ("compressed_up", .number(Double(counts.compressedUp))), ("inflated_up", .number(Double(counts.inflatedUp))),
+                ("compressed_down", .number(Double(counts.compressedDown))), ("inflated_down", .number(Double(counts.inflatedDown))),
+            ])
+        }
         let transports: [JSON] = zip(results, expectations).map { result, expectation in
             let delays = result.deliveries.delays
             var members: [(String, JSON)] = [("transport", .string(result.transport.rawValue))]
             if case .object(let measured) = counts(result.measured) { members += measured }
             members.append(("tls", tls(result.measured)))
+            members.append(("deflate", deflate(result.measured)))
             members += [
                 ("empty_responses", .number(Double(result.deliveries.emptyResponses))),
                 ("delay_ms", .object([("p50", milliseconds(delays.percentile(50))), ("p95", milliseconds(delays.percentile(95))), ("max", milliseconds(delays.last))])),

@@ -20,10 +20,12 @@ public final class Meter: Sendable {
         public var connections = 0
         public var requests = 0
         public var closed = 0
-        /// permessage-deflate: the payload bytes of compressed messages as the wire carried them,
-        /// and what they inflated to.
-        public var compressedPayload = 0
-        public var inflatedPayload = 0
+        /// permessage-deflate, each way: the payload bytes of compressed messages as the wire
+        /// carried them, and what they inflated to.
+        public var compressedUp = 0
+        public var compressedDown = 0
+        public var inflatedUp = 0
+        public var inflatedDown = 0
         /// Over TLS (`compare --tls`): the bytes the sockets carried each way, in records; the
         /// ledger counts the same connections decrypted. Nil over plain TCP.
         public var tlsUp: TLSLayer.Tally?
@@ -46,6 +48,19 @@ public final class Meter: Sendable {
         /// What carried the application's data one way.
         public func payload(_ direction: Direction) -> Int {
             ledger[direction].payload - (direction == .down ? sseFraming : 0)
+        }
+
+        /// Compressed messages' payload bytes one way, as the wire carried them.
+        public func compressed(_ direction: Direction) -> Int { direction == .up ? compressedUp : compressedDown }
+        /// What those messages inflated to.
+        public func inflated(_ direction: Direction) -> Int { direction == .up ? inflatedUp : inflatedDown }
+        public var compressedPayload: Int { compressedUp + compressedDown }
+        public var inflatedPayload: Int { inflatedUp + inflatedDown }
+
+        /// The payload one way with every compressed message counted at its inflated size: what
+        /// the same messages weigh uncompressed. Measured (the dissector inflated them), not modelled.
+        public func payloadInflated(_ direction: Direction) -> Int {
+            payload(direction) - compressed(direction) + inflated(direction)
         }
     }
 
@@ -164,9 +179,14 @@ public final class Meter: Sendable {
                     for event in events {
                         counts[role]!.ledger.record(event)
                         if case .httpHead(.up, _) = event { counts[role]!.requests += 1 }
-                        if case .frame(_, let frame, _) = event, frame.fin, let compression = frame.compression, let inflated = compression.inflated {
-                            counts[role]!.compressedPayload += compression.compressedBytes
-                            counts[role]!.inflatedPayload += inflated.count
+                        if case .frame(let direction, let frame, _) = event, frame.fin, let compression = frame.compression, let inflated = compression.inflated {
+                            if direction == .up {
+                                counts[role]!.compressedUp += compression.compressedBytes
+                                counts[role]!.inflatedUp += inflated.count
+                            } else {
+                                counts[role]!.compressedDown += compression.compressedBytes
+                                counts[role]!.inflatedDown += inflated.count
+                            }
                         }
                     }
                     counts[role]!.sseFraming += sseFraming

@@ -69,7 +69,7 @@ struct CommandHelp: Sendable {
                 "Every number comes from the taps and the clock; (≈ …) beside one is what a simple model predicts.",
                 "--duration (default 10s) is how long each push run lasts; --interval (default 1s) is the short-polling interval.",
                 "--json prints the results for a program; --url runs against another wirelab. Ctrl-C stops the run and keeps what was measured.",
-                "--deflate: the WebSocket client offers permessage-deflate, as browsers do; its payload rows count the compressed bytes, and a note says how many bytes of messages they carried.",
+                "--deflate: the WebSocket client offers permessage-deflate, as browsers do; its payload rows count the compressed bytes, an inflated row under each the same payload at the messages' inflated size (measured), and a note says what each way carried; the model predicts frame headers only.",
                 "--tls: every connection goes over TLS (wss://, https://) to the comparison's lab, with this lab's certificate; the byte rows stay the decrypted layer, and TLS on the wire, its overhead and its records are rows of their own, measured from a second tap under TLS.",
               ]),
         .init(name: "ping", usage: "ping [TEXT]",
