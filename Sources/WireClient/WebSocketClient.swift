@@ -36,11 +36,17 @@ public final class WebSocketClient: Sendable {
     private let state: ConnectionState
     /// Decoded frames as they arrive (for code that wants messages rather than bytes).
     public let frames: AsyncStream<WebSocketFrame>
+    /// The permessage-deflate the handshake agreed (nil: none); frames go through it both ways.
+    public let deflate: DeflateParameters?
 
     /// The largest frame the client accepts; far above what the lab sends.
     public static let maxFrameSize = 1 << 26
 
-    private init(target: WebSocketTarget, requestKey: String, channel: any Channel, randomness: Randomness, state: ConnectionState, frames: AsyncStream<WebSocketFrame>) {
+    private init(
+        target: WebSocketTarget, requestKey: String, channel: any Channel, randomness: Randomness, state: ConnectionState,
+        frames: AsyncStream<WebSocketFrame>, deflate: DeflateParameters?
+    ) {
+        self.deflate = deflate
         self.target = target
         self.requestKey = requestKey
         self.channel = channel
@@ -95,8 +101,11 @@ public final class WebSocketClient: Sendable {
             throw HandshakeFailed(description: describe(upgradeError: error))
         }
         switch result {
-        case .upgraded(let channel):
-            return .open(WebSocketClient(target: target, requestKey: requestKey, channel: channel, randomness: randomness, state: state, frames: frames))
+        case .upgraded(let channel, let agreed):
+            return .open(
+                WebSocketClient(
+                    target: target, requestKey: requestKey, channel: channel, randomness: randomness, state: state, frames: frames, deflate: agreed
+                ))
         case .notUpgraded(let response):
             framesContinuation.finish()
             let head = try await response.get()
@@ -141,7 +150,7 @@ public final class WebSocketClient: Sendable {
                             try channel.pipeline.syncOperations.addHandler(FrameDeflater(parameters: agreed))
                         }
                         try channel.pipeline.syncOperations.addHandler(makeResponder())
-                        return UpgradeResult.upgraded(channel)
+                        return UpgradeResult.upgraded(channel, agreed)
                     }
                 }
             ),
@@ -226,7 +235,7 @@ public final class WebSocketClient: Sendable {
 }
 
 enum UpgradeResult: Sendable {
-    case upgraded(any Channel)
+    case upgraded(any Channel, DeflateParameters?)
     case notUpgraded(EventLoopFuture<HTTPResponseHead>)
 }
 
