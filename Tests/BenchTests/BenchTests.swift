@@ -38,12 +38,22 @@ import WireClient
         return (lab, try await lab.start())
     }
 
-    @Test func withDeflateEveryRowSaysSoAndCountsTheSame() async throws {
-        let (lab, port) = try await Self.startLab()
+    /// A run small enough for a test, against a lab in this process.
+    static func smallRun(port: Int) -> Benchmark.Options {
         var options = Benchmark.Options()
         options.port = port
         options.serverPID = getpid()
         options.duration = .milliseconds(300)
+        options.connectionCounts = [3]
+        options.receivers = 5
+        options.fanOutMessages = 4
+        options.idleConnections = 20
+        return options
+    }
+
+    @Test func withDeflateEveryRowSaysSoAndCountsTheSame() async throws {
+        let (lab, port) = try await Self.startLab()
+        var options = Self.smallRun(port: port)
         options.connectionCounts = [2]
         options.receivers = 3
         options.fanOutMessages = 3
@@ -75,20 +85,8 @@ import WireClient
     }
 
     @Test func aSmallRunCountsEveryRoundTripAndDelivery() async throws {
-        var configuration = LabConfiguration()
-        configuration.port = 0
-        configuration.logger.logLevel = .warning
-        configuration.limits.pingInterval = nil
-        let lab = try Lab(configuration: configuration)
-        let port = try await lab.start()
-        var options = Benchmark.Options()
-        options.port = port
-        options.serverPID = getpid()
-        options.duration = .milliseconds(300)
-        options.connectionCounts = [3]
-        options.receivers = 5
-        options.fanOutMessages = 4
-        options.idleConnections = 20
+        let (lab, port) = try await Self.startLab()
+        let options = Self.smallRun(port: port)
         let rows = NIOLockedRows()
         try await Benchmark(options: options).run { rows.append($0) }
         let names = rows.all.map(\.name)
