@@ -150,7 +150,11 @@ public final class Meter: Sendable {
                 return TLSLayer.Tally(bytes: layer[direction].bytes - before.bytes, records: layer[direction].records - before.records)
             }
             counts.withLockedValue { counts in
-                if direction == .up { counts[role]!.tlsUp = (counts[role]!.tlsUp ?? .init()) + tally } else { counts[role]!.tlsDown = (counts[role]!.tlsDown ?? .init()) + tally }
+                if direction == .up {
+                    counts[role]!.tlsUp = (counts[role]!.tlsUp ?? .init()) + tally
+                } else {
+                    counts[role]!.tlsDown = (counts[role]!.tlsDown ?? .init()) + tally
+                }
             }
         }
     }
