@@ -476,9 +476,13 @@ final class ClientConnection: Sendable {
     /// (A function of its own, with the start line and status read once: in `render`, the
     /// optimiser of Swift 6.3.1 crashed on this code.)
     private func renderHead(_ head: HTTPHead, direction: Direction, event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
-        var lines = renderer.render(head: head, direction: direction)
         let startLine = head.startLine
         let status = head.status
+        // The same rules WebSocketClient applies before it opens: a 101 that breaks them opens
+        // nothing (RFC 6455 §4.1).
+        let failedAnswer = kind == .webSocket && direction == .down && status == 101
+            ? Self.extensionProblem(answer: head, handshake: state.handshake) : nil
+        var lines = renderer.render(head: head, direction: direction, extensionsRefused: failedAnswer != nil)
         if direction == .up, case .request(let method, let path, _) = startLine { state.lastRequest = (method, path) }
         guard kind == .webSocket else {
             // An event stream's request and response heads are its handshake, for `handshake`:
@@ -490,9 +494,7 @@ final class ClientConnection: Sendable {
             return lines
         }
         state.handshake.append(event)
-        // The same rules WebSocketClient applies before it opens: an answer that breaks them
-        // opens nothing (RFC 6455 §4.1).
-        if status == 101, direction == .down { state.failedAnswer = Self.extensionProblem(answer: head, handshake: state.handshake) }
+        if status == 101, direction == .down { state.failedAnswer = failedAnswer }
         if direction == .down {
             if status == 101, state.failedAnswer == nil {
                 record(.opened, ["path": target.path, "key": state.requestKey])

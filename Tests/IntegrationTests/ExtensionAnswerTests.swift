@@ -72,6 +72,8 @@ import WireProtocol
         #expect(output.contains("c2 failed the connection · the 101 answered Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10"))
         #expect(output.contains("permessage-deflate was never offered: this client offered no extension"))
         #expect(output.contains("rule: RFC 6455 §4.1"))
+        // The header's own note does not call it agreed.
+        #expect(output.contains("↳ not what this client offered: it fails the connection (below)"))
         #expect(output.contains("c2 closed · TCP connection closed by the client; no WebSocket was opened"))
         #expect(!output.contains("c2 open"))
         #expect(!output.contains("error:"), "the failure is the client's, shown in its stream: \(output)")
