@@ -32,9 +32,10 @@ test: system-deps python-peers build-release build-tests
 
 # Headless Chromium (Debian's) against the playground and a page on a second origin
 # (http://localhost:4200): WebSocket, EventSource, long polls, preflighted POSTs, login, and the
-# lab's tap of the browser's handshake. A few seconds; fails, saying why, if Chromium cannot start.
+# lab's tap of the browser's handshake; the playground again over https:// (openssl computes the
+# key pin Chromium is given). A few seconds; fails, saying why, if Chromium cannot start.
 browser-test: python-peers build-tests
-	@scripts/ensure-system-deps.sh chromium
+	@scripts/ensure-system-deps.sh chromium openssl
 	$(PYTHON) scripts/browser-test.py .build/debug/wirelab
 
 # The RFC 6455 conformance suite alone (`make test` runs it too, after the other tests).

@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["Bench", "LabServer", "WireProtocol"],
+            dependencies: ["Bench", "LabServer", "WireClient", "WireProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

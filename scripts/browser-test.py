@@ -8,15 +8,19 @@ the guide's Angular dev server; python3 -m http.server), and Chromium headless. 
 origin it checks WebSocket echo and chat, login (a JSON POST, preflighted), an order with
 Authorization (preflighted), an EventSource with the token in the query receiving the order's
 notification, a long poll answered by a POST; then the playground page at GET / with its own
-panels. Every result is checked, and the lab's tap output must show the browser's handshake (its
+panels, over http:// and again over https:// from the lab's TLS port (Chromium trusting the
+lab's certificate by its key, --ignore-certificate-errors-spki-list; wss:// from the page). Every
+result is checked, and the lab's tap output must show the browser's handshake (its
 User-Agent and permessage-deflate offer), its frames and the preflights. Exits 1 on any failure,
 saying which; if the browser cannot start, says why.
 """
+import hashlib
 import json
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -224,8 +228,9 @@ FOREIGN_ORIGIN_CHECKS = r"""
 """
 
 # Run in the playground (GET / on the lab): its panels, as a learner's clicks would drive them.
+# Called with the chat name to join (each run its own, so a closing socket cannot hold it).
 PLAYGROUND_CHECKS = r"""
-(async () => {
+(async (NAME) => {
   const w = window.wirelab;
   const results = {};
   const waitFor = async (what, test, ms = 8000) => {
@@ -242,7 +247,7 @@ PLAYGROUND_CHECKS = r"""
     return (await waitFor("the echo", () => seen(w.echo.view, "down", "Echo: from the playground"))).text;
   });
   await run("playground chat", async () => {
-    w.chat.join("pg");
+    w.chat.join(NAME);
     await waitFor("the chat to open", () => seen(w.chat.view, "note", "open"));
     w.chat.send("hello from the playground");
     return (await waitFor("the chat message", () => seen(w.chat.view, "down", "hello from the playground"))).text;
@@ -260,8 +265,9 @@ PLAYGROUND_CHECKS = r"""
     return { status: answer.status, messages: answer.body.messages.length };
   });
   await run("playground dashboard", async () => (await w.dashboard.once()).status);
+  results.page = { protocol: location.protocol, ws: WS_LAB };
   return results;
-})()
+})
 """
 
 
@@ -275,13 +281,25 @@ def main():
     children = []
     temp = tempfile.mkdtemp(prefix="wirelab-browser-")
     try:
-        lab = subprocess.Popen([wirelab, "serve", "--port", "0", "--tap", "--no-color"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        certificate = os.path.join(temp, "lab.pem")
+        lab = subprocess.Popen([wirelab, "serve", "--port", "0", "--tls-port", "0", "--save-cert", certificate, "--tap", "--no-color"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         children.append(lab)
         lab_out, lab_err = Output(lab.stdout), Output(lab.stderr)
         found = lab_err.wait_for(r"listening on 127\.0\.0\.1:(\d+)", 30)
         if not found:
             sys.exit(f"FAIL the lab did not start: {lab_err.text}")
         lab_url = f"http://127.0.0.1:{found.group(1)}"
+        found = lab_err.wait_for(r"TLS \(wss://, https://\) on 127\.0\.0\.1:(\d+)", 10)
+        fingerprint = lab_err.wait_for(r"certificate SHA-256 ([0-9A-F:]+)", 10)
+        if not found or not fingerprint:
+            sys.exit(f"FAIL the lab did not say where it listens with TLS: {lab_err.text}")
+        tls_url = f"https://localhost:{found.group(1)}"
+        # Chromium trusts the lab's self-signed certificate by its public key's SHA-256 (base64), as
+        # a learner would pin it; anything else on that port would still be refused.
+        spki = subprocess.run(
+            f"openssl x509 -in {certificate} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+            shell=True, capture_output=True, text=True, check=True).stdout.strip()
 
         # The second origin: the guide's Angular dev server's, when that port is free.
         page_port = 4200 if port_is_free(4200) else free_port()
@@ -295,7 +313,7 @@ def main():
         profile = os.path.join(temp, "profile")
         browser = subprocess.Popen(
             [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
+             "--remote-debugging-port=0", f"--user-data-dir={profile}", f"--ignore-certificate-errors-spki-list={spki}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         children.append(browser)
         browser_err = Output(browser.stderr)
@@ -359,16 +377,33 @@ def main():
         check("the foreign JSON POST was never sent (its preflight was refused)", "preflight refused, never sent" not in texts, texts)
         check("the lab logged why", "CORS: refused the preflight for POST /http/chat/foreign from " + foreign_origin in lab_err.text, lab_err.text[-2000:])
 
-        tools.navigate(lab_url + "/")
-        results = tools.evaluate(PLAYGROUND_CHECKS, timeout=90)
-        for name, want in [("playground echo", lambda v: "Echo: from the playground" in v),
-                           ("playground chat", lambda v: "hello from the playground" in v),
-                           ("playground login", lambda v: v == {"status": 200, "token": "string"}),
-                           ("playground notifications", lambda v: "EventSource open" in v),
-                           ("playground long poll", lambda v: v["status"] == 200),
-                           ("playground dashboard", lambda v: v == 200)]:
-            r = results[name]
-            check(name, r["ok"] and want(r["value"]), r)
+        # The playground over http://, then the same page over https:// from the TLS port, where
+        # its sockets are wss:// and its requests https:// (it talks to its own origin).
+        for base, name, label in [(lab_url, "pg", ""), (tls_url, "pgtls", " over https")]:
+            tools.navigate(base + "/")
+            results = tools.evaluate(PLAYGROUND_CHECKS + f"({json.dumps(name)})", timeout=90)
+            for check_name, want in [("playground echo", lambda v: "Echo: from the playground" in v),
+                                     ("playground chat", lambda v: "hello from the playground" in v),
+                                     ("playground login", lambda v: v == {"status": 200, "token": "string"}),
+                                     ("playground notifications", lambda v: "EventSource open" in v),
+                                     ("playground long poll", lambda v: v["status"] == 200),
+                                     ("playground dashboard", lambda v: v == 200)]:
+                r = results[check_name]
+                check(check_name + label, r["ok"] and want(r["value"]), r)
+        check("the https playground's sockets are wss://", results["page"] == {"protocol": "https:", "ws": "wss://" + tls_url[len("https://"):]}, results["page"])
+        responses = [e["params"]["response"] for e in tools.events
+                     if e["method"] == "Network.responseReceived" and e["params"]["response"]["url"].startswith(tls_url)]
+        details = next((r.get("securityDetails") for r in responses if r.get("securityDetails")), None) or {}
+        check("Chromium spoke TLS 1.3 to the lab, with its certificate for localhost",
+              details.get("protocol") == "TLS 1.3" and "localhost" in details.get("sanList", []), details)
+        with open(certificate) as pem:
+            der = ssl.PEM_cert_to_DER_cert(pem.read())
+        printed = fingerprint.group(1)
+        check("the certificate saved is the one whose fingerprint the lab printed",
+              ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest()) == printed, printed)
+        check("the lab's tap says the playground's socket came in on the TLS port",
+              re.search(r"tap\d+ .*endpoint echo · TLS port: the decrypted bytes", lab_out.text) is not None)
+        check("the lab's tap shows the echo over TLS, decrypted", lab_out.text.count("Echo: from the playground") >= 2)
 
         # The browser's own record of its handshakes, and the lab's tap of them.
         handshakes = [e["params"]["request"]["headers"] for e in tools.events if e["method"] == "Network.webSocketWillSendHandshakeRequest"]

@@ -24,6 +24,10 @@ public struct Benchmark: Sendable {
         public var fanOutSizes = [64, 8192]
         public var idleConnections = 2000
         public var payloadSize = 32
+        /// Every client offers permessage-deflate (`--deflate`) and the run fails if the server
+        /// declines: each figure is then with compression both ways (a zlib stream per direction
+        /// per connection, kept between messages).
+        public var deflate: DeflateOffer?
         public init() {}
     }
 
@@ -106,7 +110,7 @@ public struct Benchmark: Sendable {
             let perRoundTrip = (after.cpuSeconds - before.cpuSeconds) / Double(latencies.count)
             figures.append(("load CPU/round trip", String(format: "%.1f µs", perRoundTrip * 1e6)))
         }
-        return Row(name: "echo, \(connections) connection\(connections == 1 ? "" : "s")", figures: figures)
+        return Row(name: "echo, \(connections) connection\(connections == 1 ? "" : "s")" + deflated, figures: figures)
     }
 
     // MARK: Fan-out
@@ -161,7 +165,7 @@ public struct Benchmark: Sendable {
             let perDelivery = (after.cpuSeconds - before.cpuSeconds) / Double(latencies.count)
             figures.append(("server CPU/delivery", String(format: "%.1f µs", perDelivery * 1e6)))
         }
-        return Row(name: "fan-out to \(options.receivers), \(ByteSize(size))", figures: figures)
+        return Row(name: "fan-out to \(options.receivers), \(ByteSize(size))" + deflated, figures: figures)
     }
 
     /// `"text":"bench 12"` in a chat message: 12.
@@ -173,20 +177,41 @@ public struct Benchmark: Sendable {
 
     // MARK: Idle memory
 
+    /// Memory of idle connections: just opened, then again after one echo on each (a server
+    /// may set up per-connection state, such as zlib's streams, only when the first message comes).
     func idleMemory() async throws -> Row {
         let before = ProcessStats(pid: options.serverPID)
         let clients = try await connect(options.idleConnections, path: { _ in "/ws/echo" })
         try await Task.sleep(for: .seconds(1))
-        let after = ProcessStats(pid: options.serverPID)
+        let opened = ProcessStats(pid: options.serverPID)
+        let payload = Array(repeating: UInt8(ascii: "x"), count: options.payloadSize)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask {
+                    var answers = client.frames.makeAsyncIterator()
+                    try await client.send(.text, payload: payload)
+                    _ = await answers.next()
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await Task.sleep(for: .seconds(1))
+        let echoed = ProcessStats(pid: options.serverPID)
         await closeAll(clients)
         var figures = [("connections", "\(clients.count)")]
-        if let before, let after {
-            let perConnection = Double(after.residentBytes - before.residentBytes) / Double(clients.count)
-            figures.append(("server memory", String(format: "+%.1f MiB", Double(after.residentBytes - before.residentBytes) / 1_048_576)))
-            figures.append(("per connection", String(format: "%.1f KiB", perConnection / 1024)))
+        if let before, let opened, let echoed {
+            func perConnection(_ stats: ProcessStats) -> String {
+                String(format: "%.1f KiB", Double(stats.residentBytes - before.residentBytes) / Double(clients.count) / 1024)
+            }
+            figures.append(("server memory", String(format: "+%.1f MiB", Double(opened.residentBytes - before.residentBytes) / 1_048_576)))
+            figures.append(("per connection", perConnection(opened)))
+            figures.append(("after one echo each", perConnection(echoed)))
         }
-        return Row(name: "idle connections", figures: figures)
+        return Row(name: "idle connections" + deflated, figures: figures)
     }
+
+    /// Said in every row's name when permessage-deflate is on.
+    var deflated: String { options.deflate == nil ? "" : ", deflate" }
 
     // MARK: Helpers
 
@@ -198,8 +223,15 @@ public struct Benchmark: Sendable {
                 for index in batchStart..<min(count, batchStart + 100) {
                     group.addTask {
                         let target = WebSocketTarget(host: options.host, port: options.port, path: path(index))
-                        switch try await WebSocketClient.connect(to: target, requestKey: randomness.requestKey(), randomness: randomness, tap: { _ in }) {
-                        case .open(let client): return client
+                        switch try await WebSocketClient.connect(
+                            to: target, requestKey: randomness.requestKey(), randomness: randomness, deflate: options.deflate, tap: { _ in }
+                        ) {
+                        case .open(let client):
+                            if options.deflate != nil, client.deflate == nil {
+                                await client.drop()
+                                throw BenchError("\(target) declined permessage-deflate (--deflate measures it negotiated)")
+                            }
+                            return client
                         case .refused(let status, let reason): throw BenchError("\(target) refused the upgrade: \(status) \(reason)")
                         }
                     }

@@ -16,7 +16,7 @@ extension ComparisonReport {
         case .job: "a training job of \(count) epochs"
         }
         let polling = scenario.transports.contains(.shortPolling) ? "; short polling every \(options.interval.spoken)" : ""
-            + (options.deflate ? "; WebSocket with permessage-deflate" : "")
+            + (options.deflate ? "; WebSocket with permessage-deflate" : "") + (options.tls ? "; over TLS (wss://, https://)" : "")
         guard interrupted else { return "compare \(scenario.rawValue) · \(work)\(polling) · \(target)" }
         // Stopped: the planned work was not done; say what ran, and for how long.
         let ran = results.map { result in
@@ -76,6 +76,11 @@ extension ComparisonReport {
             let cells = expectations.map { $0[keyPath: value].map { "≈ " + formatDelay($0) } ?? "" }
             return cells.allSatisfy(\.isEmpty) ? [] : [Row(label: "  model", cells: cells)]
         }
+        /// With --deflate: the payload had its compressed messages gone as they were (measured:
+        /// the dissector inflated them); equal to the payload where nothing was compressed.
+        func inflatedRow(_ direction: Direction) -> Row {
+            row("  inflated") { result, _ in options.deflate ? String(result.measured.payloadInflated(direction)) : "–" }
+        }
         let delayName = scenario.measuresRoundTrips ? "round trip" : "delay"
         return [
             row("TCP connections") { result, _ in String(result.measured.connections) },
@@ -83,9 +88,21 @@ extension ComparisonReport {
             row("bytes up") { result, _ in String(result.measured.ledger.up.total) },
             row("  overhead") { result, _ in String(result.measured.overhead(.up)) },
             row("  payload") { result, _ in String(result.measured.payload(.up)) },
+            inflatedRow(.up),
             row("bytes down") { result, _ in String(result.measured.ledger.down.total) },
             row("  overhead") { result, _ in String(result.measured.overhead(.down)) },
             row("  payload") { result, _ in String(result.measured.payload(.down)) },
+            inflatedRow(.down),
+            // Over TLS: what the sockets carried, measured under the TLS handler, beside the decrypted rows above.
+            row("TLS on the wire") { result, _ in
+                guard let up = result.measured.tlsUp, let down = result.measured.tlsDown else { return "–" }
+                return String(up.bytes + down.bytes)
+            },
+            row("  TLS overhead") { result, _ in result.measured.tlsAdded.map { "+\($0)" } ?? "–" },
+            row("  TLS records") { result, _ in
+                guard let up = result.measured.tlsUp, let down = result.measured.tlsDown else { return "–" }
+                return String(up.records + down.records)
+            },
             row("overhead share") { result, _ in
                 let total = result.measured.ledger.total
                 let overhead = result.measured.overhead(.up) + result.measured.overhead(.down)
@@ -118,20 +135,32 @@ extension ComparisonReport {
                     ? "Each exchange is one request and one response, on one kept-alive connection."
                     : "A push arrives at once (≈ 0: what is measured is the server's own work and loopback); a short poll leaves an event waiting for the next tick; a long poll answers at once, then is asked again."),
         ]
+        if options.tls {
+            notes.append(
+                "over TLS: bytes up and down are the decrypted HTTP and WebSocket bytes; TLS on the wire is what the sockets carried (every record, measured by a tap under the TLS handler), "
+                    + "TLS overhead the difference: each connection's TLS handshake with the certificate, then 5-byte record headers and 16-byte tags; overhead share leaves TLS out"
+            )
+        }
         for result in results where result.transport == .webSocket {
             let model = Expectation.model(scenario, .webSocket, options: options, measured: result.measured).frameHeaders ?? 0
             let measured = result.measured.ledger.up.frameHeaders + result.measured.ledger.down.frameHeaders
+            let compressedLengths = options.deflate ? " (compressed, with permessage-deflate)" : ""
             notes.append(
                 "WebSocket frame headers: \(measured) B measured; model: 2 B × \(frames(result.measured.ledger.down.frames, "server")) + 6 B × \(frames(result.measured.ledger.up.frames, "masked client")) = \(model) B"
-                    + (measured == model ? "" : " (a payload of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
+                    + (measured == model ? "" : " (a payload\(compressedLengths) of 126 bytes or more needs 2 more length bytes, of 64 KiB or more 8)")
             )
             if options.deflate {
                 let counts = result.measured
+                func share(_ direction: Direction) -> String {
+                    let (wire, messages) = (counts.compressed(direction), counts.inflated(direction))
+                    return "\(direction == .up ? "up" : "down") \(wire) B on the wire carried \(messages) B of messages (\(Int((Double(wire) * 100 / Double(messages)).rounded())) %)"
+                }
                 notes.append(
                     counts.inflatedPayload == 0
                         ? "WebSocket: permessage-deflate offered, no compressed message (declined, or nothing sent)"
-                        : "WebSocket payload with permessage-deflate: \(counts.compressedPayload) B on the wire carried \(counts.inflatedPayload) B of messages "
-                            + "(\(Int((Double(counts.compressedPayload) * 100 / Double(counts.inflatedPayload)).rounded())) %); the payload row counts the wire's bytes, the model's frame headers are unchanged"
+                        : "WebSocket payload with permessage-deflate, measured: " + [Direction.up, .down].filter { counts.inflated($0) > 0 }.map(share).joined(separator: ", ")
+                            + "; the payload rows count the wire's bytes, the inflated rows what the messages weighed before compression (both measured). "
+                            + "The model predicts frame headers only: RSV1 is a bit of the same header, so compression leaves their size as modelled; it has no figure for payloads, compressed or not"
                 )
             }
         }
@@ -184,10 +213,30 @@ extension ComparisonReport {
                 ("bytes_up", side(.up)), ("bytes_down", side(.down)),
             ])
         }
+        /// Over TLS, the wire's bytes and records each way and what TLS added; null over plain TCP.
+        func tls(_ counts: Meter.Counts) -> JSON {
+            guard let up = counts.tlsUp, let down = counts.tlsDown, let added = counts.tlsAdded else { return .null }
+            return .object([
+                ("wire_bytes_up", .number(Double(up.bytes))), ("wire_bytes_down", .number(Double(down.bytes))),
+                ("records_up", .number(Double(up.records))), ("records_down", .number(Double(down.records))),
+                ("overhead", .number(Double(added))),
+            ])
+        }
+        /// With --deflate, the compressed messages' payload each way as the wire carried it and as
+        /// it inflated; null without --deflate.
+        func deflate(_ counts: Meter.Counts) -> JSON {
+            guard options.deflate else { return .null }
+            return .object([
+                ("compressed_up", .number(Double(counts.compressedUp))), ("inflated_up", .number(Double(counts.inflatedUp))),
+                ("compressed_down", .number(Double(counts.compressedDown))), ("inflated_down", .number(Double(counts.inflatedDown))),
+            ])
+        }
         let transports: [JSON] = zip(results, expectations).map { result, expectation in
             let delays = result.deliveries.delays
             var members: [(String, JSON)] = [("transport", .string(result.transport.rawValue))]
             if case .object(let measured) = counts(result.measured) { members += measured }
+            members.append(("tls", tls(result.measured)))
+            members.append(("deflate", deflate(result.measured)))
             members += [
                 ("empty_responses", .number(Double(result.deliveries.emptyResponses))),
                 ("delay_ms", .object([("p50", milliseconds(delays.percentile(50))), ("p95", milliseconds(delays.percentile(95))), ("max", milliseconds(delays.last))])),
@@ -209,6 +258,7 @@ extension ComparisonReport {
             ("scenario", .string(scenario.rawValue)), ("target", .string(target.description)),
             ("duration_s", .number(options.duration.milliseconds / 1000)), ("interval_s", .number(options.interval.milliseconds / 1000)),
             ("count", .number(Double(options.count(for: scenario)))), ("delay_measured", .string(scenario.delayOrigin)),
+            ("tls", .bool(options.tls)),
             ("interrupted", .bool(interrupted)), ("results", .array(transports)),
         ])
     }

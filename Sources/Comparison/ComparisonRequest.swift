@@ -10,7 +10,7 @@ public struct ComparisonRequest: Sendable, Equatable {
     public var target: ComparisonTarget?
 
     public static let usage =
-        "compare echo|chat|dashboard|notifications|predict|job [--duration 10s] [--interval 1s] [--count N] [--random|--steady] [--seed N] [--deflate] [--json] [--url http://HOST:PORT]"
+        "compare echo|chat|dashboard|notifications|predict|job [--duration 10s] [--interval 1s] [--count N] [--random|--steady] [--seed N] [--deflate] [--tls] [--json] [--url http://HOST:PORT]"
 
     public init(scenario: Scenario) {
         self.scenario = scenario
@@ -58,10 +58,15 @@ public struct ComparisonRequest: Sendable, Equatable {
                 guard let seed = UInt64(text) else { throw ComparisonError("--seed takes a whole number, not '\(text)'") }
                 options.seed = seed
             case "--deflate": options.deflate = true
+            case "--tls": options.tls = true
             case "--json": json = true
             case "--url": target = try ComparisonTarget(url: try value(word))
             default: throw ComparisonError("unexpected '\(word)'")
             }
+        }
+        if options.tls, target != nil {
+            // Its certificate is one this process made and so can trust; another's is not.
+            throw ComparisonError("--tls runs against a lab of its own, whose certificate it trusts; leave out --url")
         }
     }
 }

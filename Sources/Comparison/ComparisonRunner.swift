@@ -36,11 +36,15 @@ public struct ComparisonRunner: Sendable {
     public let randomness: Randomness
     /// Told which transport is running and how long it has left, a few times a second.
     public let progress: @Sendable (String) -> Void
+    /// With `options.tls`: whom the clients trust (the lab's own certificate); `target` is then
+    /// the lab's TLS port.
+    public let tls: ClientTLS.Trust?
 
     public init(
         scenario: Scenario, options: ComparisonOptions, target: ComparisonTarget, randomness: Randomness,
-        progress: @escaping @Sendable (String) -> Void = { _ in }
+        tls: ClientTLS.Trust? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.tls = tls
         self.scenario = scenario
         self.options = options
         self.target = target
@@ -65,7 +69,7 @@ public struct ComparisonRunner: Sendable {
     }
 
     private func run(_ transport: Transport, label: String) async -> TransportResult {
-        let meter = Meter(target: target, randomness: randomness, deflate: options.deflate ? DeflateOffer() : nil)
+        let meter = Meter(target: target, randomness: randomness, deflate: options.deflate ? DeflateOffer() : nil, tls: options.tls ? tls ?? .verify(alsoTrusting: []) : nil)
         let deliveries = Deliveries()
         let started = ContinuousClock.now
         let planned = plannedLength

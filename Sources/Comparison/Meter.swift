@@ -20,12 +20,25 @@ public final class Meter: Sendable {
         public var connections = 0
         public var requests = 0
         public var closed = 0
-        /// permessage-deflate: the payload bytes of compressed messages as the wire carried them,
-        /// and what they inflated to.
-        public var compressedPayload = 0
-        public var inflatedPayload = 0
+        /// permessage-deflate, each way: the payload bytes of compressed messages as the wire
+        /// carried them, and what they inflated to.
+        public var compressedUp = 0
+        public var compressedDown = 0
+        public var inflatedUp = 0
+        public var inflatedDown = 0
+        /// Over TLS (`compare --tls`): the bytes the sockets carried each way, in records; the
+        /// ledger counts the same connections decrypted. Nil over plain TCP.
+        public var tlsUp: TLSLayer.Tally?
+        public var tlsDown: TLSLayer.Tally?
 
         public init() {}
+
+        /// What TLS added on the wire (handshakes with the certificate, record headers, tags):
+        /// the records' bytes minus the decrypted bytes, both measured. Nil over plain TCP.
+        public var tlsAdded: Int? {
+            guard let tlsUp, let tlsDown else { return nil }
+            return (tlsUp + tlsDown).bytes - ledger.total
+        }
 
         /// Protocol overhead one way: heads, chunk framing, frame headers, SSE syntax.
         public func overhead(_ direction: Direction) -> Int {
@@ -36,19 +49,43 @@ public final class Meter: Sendable {
         public func payload(_ direction: Direction) -> Int {
             ledger[direction].payload - (direction == .down ? sseFraming : 0)
         }
+
+        /// Compressed messages' payload bytes one way, as the wire carried them.
+        public func compressed(_ direction: Direction) -> Int { direction == .up ? compressedUp : compressedDown }
+        /// What those messages inflated to.
+        public func inflated(_ direction: Direction) -> Int { direction == .up ? inflatedUp : inflatedDown }
+        public var compressedPayload: Int { compressedUp + compressedDown }
+        public var inflatedPayload: Int { inflatedUp + inflatedDown }
+
+        /// The payload one way with every compressed message counted at its inflated size: what
+        /// the same messages weigh uncompressed. Measured (the dissector inflated them), not modelled.
+        public func payloadInflated(_ direction: Direction) -> Int {
+            payload(direction) - compressed(direction) + inflated(direction)
+        }
     }
 
     public let target: ComparisonTarget
     private let randomness: Randomness
     /// What the WebSocket clients offer for permessage-deflate (nil: nothing).
     private let deflate: DeflateOffer?
+    /// Whom TLS clients trust; nil: plain TCP.
+    private let tls: ClientTLS.Trust?
     private let counts = NIOLockedValueBox([Role.measured: Counts(), .helper: Counts()])
     private let closers = NIOLockedValueBox<[@Sendable () async -> Void]>([])
 
-    public init(target: ComparisonTarget, randomness: Randomness, deflate: DeflateOffer? = nil) {
+    public init(target: ComparisonTarget, randomness: Randomness, deflate: DeflateOffer? = nil, tls: ClientTLS.Trust? = nil) {
         self.target = target
         self.randomness = randomness
         self.deflate = deflate
+        self.tls = tls
+        if tls != nil {
+            counts.withLockedValue { counts in
+                for role in counts.keys {
+                    counts[role]!.tlsUp = TLSLayer.Tally()
+                    counts[role]!.tlsDown = TLSLayer.Tally()
+                }
+            }
+        }
     }
 
     public subscript(role: Role) -> Counts {
@@ -59,8 +96,9 @@ public final class Meter: Sendable {
     public func webSocket(_ path: String, role: Role = .measured) async throws -> WebSocketClient {
         let outcome = try await target.connecting {
             try await WebSocketClient.connect(
-                to: WebSocketTarget(host: target.host, port: target.port, path: path),
-                requestKey: randomness.requestKey(), randomness: randomness, deflate: deflate, tap: sink(for: role, eventStream: false)
+                to: WebSocketTarget(host: target.host, port: target.port, path: path, secure: tls != nil),
+                requestKey: randomness.requestKey(), randomness: randomness, deflate: deflate, tls: clientTLS(for: role),
+                tap: sink(for: role, eventStream: false)
             )
         }
         switch outcome {
@@ -75,7 +113,9 @@ public final class Meter: Sendable {
     /// A kept-alive HTTP connection. `eventStream` marks one whose responses are SSE streams.
     public func http(role: Role = .measured, eventStream: Bool = false) async throws -> HTTPConnection {
         let connection = try await target.connecting {
-            try await HTTPConnection.connect(host: target.host, port: target.port, tap: sink(for: role, eventStream: eventStream))
+            try await HTTPConnection.connect(
+                host: target.host, port: target.port, tls: clientTLS(for: role), tap: sink(for: role, eventStream: eventStream)
+            )
         }
         closers.withLockedValue { $0.append { await connection.close() } }
         return connection
@@ -93,6 +133,29 @@ public final class Meter: Sendable {
             let open = counts.withLockedValue { $0.values.reduce(0) { $0 + $1.connections - $1.closed } }
             if open == 0 { return }
             try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// A connection's TLS settings, its raw tap counting records for `role`; nil over plain TCP.
+    private func clientTLS(for role: Role) -> ClientTLS? {
+        guard let tls else { return nil }
+        let layer = NIOLockedValueBox(TLSLayer())
+        let counts = self.counts
+        return ClientTLS(trust: tls) { event in
+            // The plain tap counts the connection's close; this one only its records.
+            guard case .bytes(let direction, let bytes) = event else { return }
+            let tally = layer.withLockedValue { layer in
+                let before = layer[direction]
+                _ = layer.feed(direction, bytes)
+                return TLSLayer.Tally(bytes: layer[direction].bytes - before.bytes, records: layer[direction].records - before.records)
+            }
+            counts.withLockedValue { counts in
+                if direction == .up {
+                    counts[role]!.tlsUp = (counts[role]!.tlsUp ?? .init()) + tally
+                } else {
+                    counts[role]!.tlsDown = (counts[role]!.tlsDown ?? .init()) + tally
+                }
+            }
         }
     }
 
@@ -120,9 +183,14 @@ public final class Meter: Sendable {
                     for event in events {
                         counts[role]!.ledger.record(event)
                         if case .httpHead(.up, _) = event { counts[role]!.requests += 1 }
-                        if case .frame(_, let frame, _) = event, frame.fin, let compression = frame.compression, let inflated = compression.inflated {
-                            counts[role]!.compressedPayload += compression.compressedBytes
-                            counts[role]!.inflatedPayload += inflated.count
+                        if case .frame(let direction, let frame, _) = event, frame.fin, let compression = frame.compression, let inflated = compression.inflated {
+                            if direction == .up {
+                                counts[role]!.compressedUp += compression.compressedBytes
+                                counts[role]!.inflatedUp += inflated.count
+                            } else {
+                                counts[role]!.compressedDown += compression.compressedBytes
+                                counts[role]!.inflatedDown += inflated.count
+                            }
                         }
                     }
                     counts[role]!.sseFraming += sseFraming
@@ -159,7 +227,7 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
     public init(url: String) throws(ComparisonError) {
         var rest = Substring(url)
         for scheme in ["http://", "ws://"] where rest.hasPrefix(scheme) { rest = rest.dropFirst(scheme.count) }
-        if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("TLS is not supported: use http:// or ws://") }
+        if rest.hasPrefix("https://") || rest.hasPrefix("wss://") { throw ComparisonError("--url takes http:// or ws://; for TLS, --tls runs against a lab of its own, whose certificate it trusts") }
         if rest.contains("://") { throw ComparisonError("--url takes http://HOST:PORT (or ws://), not \(url)") }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard !rest.contains("/") else { throw ComparisonError("--url takes a server, not a path: http://HOST:PORT") }
@@ -187,8 +255,11 @@ public struct ComparisonTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether a TCP connection to the server can be made at all: checked once before a
     /// comparison, so that an unreachable server is one clear error, not a table of zeros.
-    public func checkReachable() async throws {
-        let connection = try await connecting { try await HTTPConnection.connect(host: host, port: port, tap: { _ in }) }
+    /// - Parameter tls: whom to trust, when the server speaks TLS.
+    public func checkReachable(tls: ClientTLS.Trust? = nil) async throws {
+        let connection = try await connecting {
+            try await HTTPConnection.connect(host: host, port: port, tls: tls.map { ClientTLS(trust: $0) { _ in } }, tap: { _ in })
+        }
         await connection.close(grace: .milliseconds(100))
     }
 }

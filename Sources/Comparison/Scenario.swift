@@ -67,6 +67,9 @@ public struct ComparisonOptions: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// WebSocket clients offer permessage-deflate (`--deflate`), as browsers do.
     public var deflate = false
+    /// Every connection over TLS (`--tls`): wss:// and https:// to the lab's TLS port, and the
+    /// table counts the records on the wire beside the decrypted bytes.
+    public var tls = false
 
     public init() {}
 

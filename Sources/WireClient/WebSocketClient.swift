@@ -19,6 +19,14 @@ public final class WebSocketClient: Sendable {
 
     public struct HandshakeFailed: Error, CustomStringConvertible {
         public let description: String
+        /// Set when the server's 101 broke the extension negotiation rules and the client failed
+        /// the connection (the tap has seen the 101 and the close).
+        public var extensionProblem: ExtensionAnswer.Problem?
+
+        public init(description: String, extensionProblem: ExtensionAnswer.Problem? = nil) {
+            self.description = description
+            self.extensionProblem = extensionProblem
+        }
     }
 
     public let target: WebSocketTarget
@@ -28,11 +36,17 @@ public final class WebSocketClient: Sendable {
     private let state: ConnectionState
     /// Decoded frames as they arrive (for code that wants messages rather than bytes).
     public let frames: AsyncStream<WebSocketFrame>
+    /// The permessage-deflate the handshake agreed (nil: none); frames go through it both ways.
+    public let deflate: DeflateParameters?
 
     /// The largest frame the client accepts; far above what the lab sends.
     public static let maxFrameSize = 1 << 26
 
-    private init(target: WebSocketTarget, requestKey: String, channel: any Channel, randomness: Randomness, state: ConnectionState, frames: AsyncStream<WebSocketFrame>) {
+    private init(
+        target: WebSocketTarget, requestKey: String, channel: any Channel, randomness: Randomness, state: ConnectionState,
+        frames: AsyncStream<WebSocketFrame>, deflate: DeflateParameters?
+    ) {
+        self.deflate = deflate
         self.target = target
         self.requestKey = requestKey
         self.channel = channel
@@ -83,11 +97,15 @@ public final class WebSocketClient: Sendable {
             if let handshake = tlsHandshake.withLockedValue({ $0 }) {
                 do { try await handshake.get() } catch { throw HandshakeFailed(description: ClientTLS.explain(error) ?? "the TLS handshake failed: \(error)") }
             }
+            if let failed = error as? HandshakeFailed { throw failed }
             throw HandshakeFailed(description: describe(upgradeError: error))
         }
         switch result {
-        case .upgraded(let channel):
-            return .open(WebSocketClient(target: target, requestKey: requestKey, channel: channel, randomness: randomness, state: state, frames: frames))
+        case .upgraded(let channel, let agreed):
+            return .open(
+                WebSocketClient(
+                    target: target, requestKey: requestKey, channel: channel, randomness: randomness, state: state, frames: frames, deflate: agreed
+                ))
         case .notUpgraded(let response):
             framesContinuation.finish()
             let head = try await response.get()
@@ -113,14 +131,26 @@ public final class WebSocketClient: Sendable {
                 maxFrameSize: maxFrameSize,
                 upgradePipelineHandler: { channel, response in
                     channel.eventLoop.makeCompletedFuture {
+                        // An answer that breaks the negotiation rules fails the connection
+                        // (RFC 6455 §4.1): closed once NIO has seen the upgrade fail.
+                        let agreed: DeflateParameters?
+                        do throws(ExtensionAnswer.Problem) {
+                            agreed = try ExtensionAnswer.agreedDeflate(
+                                offered: deflate.map { [$0.headerValue] } ?? [], answered: response.headers["Sec-WebSocket-Extensions"],
+                                clientWindowBits: DeflateOffer.windowBitsRange
+                            )
+                        } catch {
+                            channel.eventLoop.execute { channel.close(promise: nil) }
+                            throw HandshakeFailed(description: error.description, extensionProblem: error)
+                        }
                         // permessage-deflate, if offered and accepted: compress what goes out,
                         // inflate what comes in (the tap sees both compressed).
-                        if deflate != nil, let agreed = DeflateParameters.accepted(headerValues: response.headers["Sec-WebSocket-Extensions"]) {
+                        if let agreed {
                             try channel.pipeline.syncOperations.addHandler(FrameInflater(parameters: agreed))
                             try channel.pipeline.syncOperations.addHandler(FrameDeflater(parameters: agreed))
                         }
                         try channel.pipeline.syncOperations.addHandler(makeResponder())
-                        return UpgradeResult.upgraded(channel)
+                        return UpgradeResult.upgraded(channel, agreed)
                     }
                 }
             ),
@@ -205,7 +235,7 @@ public final class WebSocketClient: Sendable {
 }
 
 enum UpgradeResult: Sendable {
-    case upgraded(any Channel)
+    case upgraded(any Channel, DeflateParameters?)
     case notUpgraded(EventLoopFuture<HTTPResponseHead>)
 }
 

@@ -87,6 +87,8 @@ final class ClientConnection: Sendable {
         var http: HTTPConnection?
         /// The response that refused the upgrade, if one did.
         var refusal: HTTPHead?
+        /// The rule a 101's Sec-WebSocket-Extensions broke, for which the client failed the connection.
+        var failedAnswer: ExtensionAnswer.Problem?
         /// Parses the body of an event-stream response, one per TCP connection.
         var sse: SSEParser?
         /// Carried across reconnections: what to send as `Last-Event-ID`.
@@ -221,6 +223,7 @@ final class ClientConnection: Sendable {
             state.closeFrameDown = nil
             state.firstCloseFrom = nil
             state.refusal = nil
+            state.failedAnswer = nil
             state.handshake = []
             state.client = nil
         }
@@ -281,7 +284,7 @@ final class ClientConnection: Sendable {
     /// How a WebSocket connection ended, once TCP has closed: the first close frame's code and who
     /// sent it, or 1006 when none came.
     private func recordClosed(_ state: State) {
-        guard kind == .webSocket, state.refusal == nil, !state.handshake.isEmpty else { return }
+        guard kind == .webSocket, state.refusal == nil, state.failedAnswer == nil, !state.handshake.isEmpty else { return }
         let first = state.firstCloseFrom == .up ? state.closeFrameUp : state.firstCloseFrom == .down ? state.closeFrameDown : nil
         let code = first.map { $0.closeBody.map { String($0.code.code) } ?? "1005" } ?? "1006"
         let by = state.firstCloseFrom.map { $0 == .up ? "client" : "server" } ?? "none"
@@ -473,9 +476,13 @@ final class ClientConnection: Sendable {
     /// (A function of its own, with the start line and status read once: in `render`, the
     /// optimiser of Swift 6.3.1 crashed on this code.)
     private func renderHead(_ head: HTTPHead, direction: Direction, event: WireEvent, into state: inout State, renderer: WireRenderer) -> [String] {
-        var lines = renderer.render(head: head, direction: direction)
         let startLine = head.startLine
         let status = head.status
+        // The same rules WebSocketClient applies before it opens: a 101 that breaks them opens
+        // nothing (RFC 6455 §4.1).
+        let failedAnswer = kind == .webSocket && direction == .down && status == 101
+            ? Self.extensionProblem(answer: head, handshake: state.handshake) : nil
+        var lines = renderer.render(head: head, direction: direction, extensionsRefused: failedAnswer != nil)
         if direction == .up, case .request(let method, let path, _) = startLine { state.lastRequest = (method, path) }
         guard kind == .webSocket else {
             // An event stream's request and response heads are its handshake, for `handshake`:
@@ -487,20 +494,46 @@ final class ClientConnection: Sendable {
             return lines
         }
         state.handshake.append(event)
+        if status == 101, direction == .down { state.failedAnswer = failedAnswer }
         if direction == .down {
-            if status == 101 {
+            if status == 101, state.failedAnswer == nil {
                 record(.opened, ["path": target.path, "key": state.requestKey])
-            } else {
+            } else if status != 101 {
                 record(.refused, ["path": target.path, "status": status.map { String($0) }])
             }
         }
         if status == 101 {
             lines += renderer.render(acceptCheck: AcceptCheck(key: state.requestKey, received: head.field("Sec-WebSocket-Accept")))
-            lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
+            if let problem = state.failedAnswer {
+                lines += [
+                    style.red("\(name) failed the connection") + " · the 101 answered Sec-WebSocket-Extensions: \(problem.element)",
+                    "   \(problem.reason)",
+                    "   rule: \(problem.rule); a client must close the connection rather than guess what the frames mean",
+                ]
+            } else {
+                lines.append(style.green("\(name) open") + " · from here on this TCP connection carries WebSocket frames; try: \(hint)")
+            }
         } else if direction == .down {
             state.refusal = head
         }
         return lines
+    }
+
+    /// The rule a 101's extensions break, given the request this connection sent; nil if none.
+    private static func extensionProblem(answer: HTTPHead, handshake: [WireEvent]) -> ExtensionAnswer.Problem? {
+        let request = handshake.lazy.compactMap { event -> HTTPHead? in
+            if case .httpHead(.up, let head) = event { return head }
+            return nil
+        }.last
+        do throws(ExtensionAnswer.Problem) {
+            _ = try ExtensionAnswer.agreedDeflate(
+                offered: request?.values(of: "Sec-WebSocket-Extensions") ?? [], answered: answer.values(of: "Sec-WebSocket-Extensions"),
+                clientWindowBits: DeflateOffer.windowBitsRange
+            )
+            return nil
+        } catch {
+            return error
+        }
     }
 
     /// What an HTTP or event-stream client's response head tells the lessons and the stream
@@ -610,6 +643,7 @@ final class ClientConnection: Sendable {
             if let refusal = state.refusal, case .response(_, let status, let reason) = refusal.startLine {
                 return [style.yellow("\(name) refused") + " · the server answered \(status) \(reason) instead of 101 Switching Protocols; no WebSocket was opened"]
             }
+            if state.failedAnswer != nil { return ["\(name) closed · TCP connection closed by the client; no WebSocket was opened"] }
             guard state.client != nil else { return ["\(name) · TCP connection closed"] }
             return [style.yellow("\(name) closed · TCP dropped without any close frame: the application sees 1006 abnormal closure")]
         }

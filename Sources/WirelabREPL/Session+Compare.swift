@@ -22,20 +22,32 @@ extension Session {
         // fetch the whole chat log this session has built up.
         var ownLab: Lab?
         let target: ComparisonTarget
+        var trust: ClientTLS.Trust?
         if let given = request.target {
             target = given
         } else {
             var configuration = lab!.configuration
             configuration.port = 0
-            configuration.tls = nil  // compare runs over plain ws:// and http://
+            // With --tls, the same certificate as this lab's (the one the banner printed), on a free port.
+            if request.options.tls {
+                guard let identity = lab!.tlsIdentity else {
+                    throw UsageError("this lab has no TLS port (started with --no-tls), so compare --tls has no certificate to use", usage: ComparisonRequest.usage)
+                }
+                configuration.tls = LabTLSConfiguration(port: 0, source: .identity(identity))
+                trust = .verify(alsoTrusting: identity.certificateChain)
+            } else {
+                configuration.tls = nil
+            }
             let fresh = try Lab(configuration: configuration)
             let port = try await fresh.start()
             ownLab = fresh
-            target = ComparisonTarget(host: configuration.host, port: port, label: "a lab of its own")
+            target = request.options.tls
+                ? ComparisonTarget(host: Self.tlsHostName, port: fresh.tlsPort ?? port, label: "a lab of its own, over TLS")
+                : ComparisonTarget(host: configuration.host, port: port, label: "a lab of its own")
         }
         let report: ComparisonReport
         do {
-            report = try await compare(request, on: target)
+            report = try await compare(request, on: target, trust: trust)
         } catch {
             await ownLab?.stop()
             throw error
@@ -44,17 +56,17 @@ extension Session {
         show(report, json: request.json)
     }
 
-    private func compare(_ request: ComparisonRequest, on target: ComparisonTarget) async throws -> ComparisonReport {
+    private func compare(_ request: ComparisonRequest, on target: ComparisonTarget, trust: ClientTLS.Trust?) async throws -> ComparisonReport {
         let console = self.console
         let showsProgress = interactive
         let progress: @Sendable (String) -> Void = { line in
             if showsProgress { console.status(line + " · Ctrl-C stops") }
         }
         let runner = ComparisonRunner(
-            scenario: request.scenario, options: request.options, target: target, randomness: randomness, progress: progress
+            scenario: request.scenario, options: request.options, target: target, randomness: randomness, tls: trust, progress: progress
         )
         do {
-            try await target.checkReachable()
+            try await target.checkReachable(tls: trust)
         } catch {
             throw UsageError("\(error)")
         }

@@ -76,7 +76,7 @@ extension Session {
 
     /// `clients`' line for a TLS client: what the socket carried, beside the decrypted layer.
     func tlsLedgerLines(_ layer: TLSLayer, decrypted: ByteLedger) -> [String] {
-        let added = layer.total - decrypted.up.total - decrypted.down.total
+        let added = layer.added(to: decrypted)
         return [
             "    wire \(String(layer.total).leftPadded(7)) B in TLS records: up \(layer.up.bytes) B in \(layer.up.records), down \(layer.down.bytes) B in \(layer.down.records)"
                 + " · TLS added \(added) B (the key exchange, certificate, 5-byte record headers, 16-byte tags)",

@@ -269,6 +269,11 @@ actor Session {
                 tls: clientTLS(for: target, insecure: insecure, connection: connection), tap: connection.observe
             )
         } catch let error as WebSocketClient.HandshakeFailed {
+            if error.extensionProblem != nil {
+                // The client's own stream has shown the 101, the rule it broke, and the close.
+                await connection.wait(upTo: .seconds(2)) { $0.isClosed }
+                return
+            }
             throw UsageError("\(clientName) · \(error.description)")
         } catch {
             throw UsageError("\(clientName) · cannot connect to \(target.host):\(target.port): \(Self.explain(error))")

@@ -1,33 +1,6 @@
 import WireProtocol
 
-/// What a TLS client's raw tap (before NIOSSL) saw: its records taken apart and counted. The
-/// client's ``ByteLedger`` counts the decrypted layer (HTTP and frames); this counts the wire.
-struct TLSLayer: Sendable {
-    struct Tally: Sendable, Equatable {
-        var bytes = 0
-        var records = 0
-        /// Bytes of the records' 5-byte headers.
-        var headers: Int { records * TLSRecord.headerLength }
-    }
-
-    private var upStream = TLSRecordStream()
-    private var downStream = TLSRecordStream()
-    private(set) var up = Tally()
-    private(set) var down = Tally()
-    /// The ClientHello, once seen.
-    private(set) var clientHello: ClientHello?
-
-    var total: Int { up.bytes + down.bytes }
-
-    /// - Returns: the whole records these bytes completed, or why they are not TLS.
-    mutating func feed(_ direction: Direction, _ bytes: [UInt8]) -> TLSRecordStream.Fed {
-        if direction == .up { up.bytes += bytes.count } else { down.bytes += bytes.count }
-        let fed = direction == .up ? upStream.feed(bytes) : downStream.feed(bytes)
-        if direction == .up { up.records += fed.records.count } else { down.records += fed.records.count }
-        if let hello = fed.records.lazy.compactMap(\.clientHello).first { clientHello = hello }
-        return fed
-    }
-}
+// The counting (`TLSLayer`) is WireProtocol's, shared with `compare --tls`; here, how records look.
 
 extension WireRenderer {
     /// One record as a network observer sees it: its header, and for the ClientHello the two

@@ -30,7 +30,9 @@ struct WireRenderer {
     // MARK: HTTP
 
     /// A request or response head, verbatim, with the WebSocket-specific lines explained.
-    func render(head: HTTPHead, direction: Direction) -> [String] {
+    /// - Parameter extensionsRefused: a 101 whose extensions the client refuses (they break the
+    ///   negotiation rules): they are not said to be agreed.
+    func render(head: HTTPHead, direction: Direction, extensionsRefused: Bool = false) -> [String] {
         let kind: String
         switch head.startLine {
         case .request: kind = "HTTP request"
@@ -41,7 +43,8 @@ struct WireRenderer {
         guard view != .quiet else {
             // The one header that changes every frame after it: an agreed permessage-deflate.
             guard head.status == 101, let agreed = head.field("Sec-WebSocket-Extensions") else { return [headline] }
-            return [headline, pad + "Sec-WebSocket-Extensions: " + Self.visible(agreed) + style.dim(" · data frames may be compressed (RSV1=1)")]
+            let meaning = extensionsRefused ? " · breaks the negotiation rules (below)" : " · data frames may be compressed (RSV1=1)"
+            return [headline, pad + "Sec-WebSocket-Extensions: " + Self.visible(agreed) + style.dim(meaning)]
         }
         var lines = [headline]
         let upgrade = head.field("Upgrade") != nil || head.status == 101
@@ -50,7 +53,9 @@ struct WireRenderer {
             var note = Self.note(forHeadLine: line, upgrade: upgrade)
             if upgrade, line.lowercased().hasPrefix("sec-websocket-extensions:") {
                 let value = String(line.drop { $0 != ":" }.dropFirst())
-                note = DeflateParameters.explain(headerValue: value, isAnswer: head.status != nil)
+                note = extensionsRefused
+                    ? "not what this client offered: it fails the connection (below)"
+                    : DeflateParameters.explain(headerValue: value, isAnswer: head.status != nil)
             }
             if !note.isEmpty { lines.append(pad + style.dim("  ↳ " + note)) }
         }

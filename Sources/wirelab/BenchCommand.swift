@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bench
 import Foundation
+import WireClient
 import WireProtocol
 
 /// `wirelab bench`: load on loopback, measured; see BENCHMARKS.md.
@@ -39,6 +40,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Skip timing the REPL's start-up.")
     var skipRepl = false
 
+    @Flag(help: "Every client offers permessage-deflate, as browsers do (the run fails if the server declines): CPU per round trip and delivery, and memory per connection, with compression.")
+    var deflate = false
+
     func run() async throws {
         raiseFileLimit()
         var options = Benchmark.Options()
@@ -47,6 +51,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.receivers = receivers
         options.fanOutSizes = fanOutSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         options.idleConnections = idle
+        if deflate { options.deflate = DeflateOffer() }
         var server: Process?
         if let url {
             guard let target = try? WebSocketAddress(url) else { throw ValidationError("--url takes ws://HOST:PORT, not \(url)") }
@@ -70,10 +75,10 @@ struct BenchCommand: AsyncParsableCommand {
         let described = server.map { "wirelab serve (pid \($0.processIdentifier))" } ?? (pid.map { "pid \($0)" } ?? "pid unknown")
         print("wirelab bench · \(described) on \(options.host):\(options.port) · \(ProcessInfo.processInfo.activeProcessorCount) CPUs · loopback")
         try await Benchmark(options: options).run { row in
-            print(row.name.padding(22) + row.figures.map { "\($0.0) \($0.1)" }.joined(separator: " · "))
+            print(row.name.padding(deflate ? 31 : 22) + row.figures.map { "\($0.0) \($0.1)" }.joined(separator: " · "))
         }
         if !skipRepl {
-            print("REPL start-up".padding(22) + "to its banner: " + (try await replStartup()))
+            print("REPL start-up".padding(deflate ? 31 : 22) + "to its banner: " + (try await replStartup()))
         }
         if let server {
             server.terminate()

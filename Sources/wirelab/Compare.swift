@@ -35,26 +35,35 @@ struct Compare: AsyncParsableCommand {
         }
         var lab: Lab?
         let target: ComparisonTarget
+        var trust: ClientTLS.Trust?
         if let given = request.target {
             target = given
         } else {
             var configuration = LabConfiguration()
             configuration.port = 0
             configuration.logger.logLevel = .warning
+            // --tls: a certificate made now, trusted by this process's clients only.
+            configuration.tls = request.options.tls ? LabTLSConfiguration(port: 0) : nil
             let started = try Lab(configuration: configuration)
-            target = ComparisonTarget(host: configuration.host, port: try await started.start())
+            let port = try await started.start()
+            if request.options.tls, let tlsPort = started.tlsPort, let identity = started.tlsIdentity {
+                target = ComparisonTarget(host: "localhost", port: tlsPort, label: "https://localhost:\(tlsPort)")
+                trust = .verify(alsoTrusting: identity.certificateChain)
+            } else {
+                target = ComparisonTarget(host: configuration.host, port: port)
+            }
             lab = started
         }
         let showsProgress = isatty(STDERR_FILENO) == 1
         let runner = ComparisonRunner(
             scenario: request.scenario, options: request.options, target: target,
-            randomness: Randomness(.seeded(request.options.seed)),
+            randomness: Randomness(.seeded(request.options.seed)), tls: trust,
             progress: { line in
                 if showsProgress { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8)) }
             }
         )
         do {
-            try await target.checkReachable()
+            try await target.checkReachable(tls: trust)
         } catch {
             await lab?.stop()
             throw failure("\(error)")

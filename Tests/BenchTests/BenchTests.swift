@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import LabServer
 import Testing
+import WireClient
 @testable import Bench
 
 /// The benchmark's bookkeeping, on a small run against an in-process lab. Counts are asserted,
@@ -26,13 +27,19 @@ import Testing
         #expect(ProcessStats(pid: nil) == nil)
     }
 
-    @Test func aSmallRunCountsEveryRoundTripAndDelivery() async throws {
+    /// A lab in this process: its CPU time and memory are this process's.
+    static func startLab(deflate: Bool = true) async throws -> (Lab, Int) {
         var configuration = LabConfiguration()
         configuration.port = 0
         configuration.logger.logLevel = .warning
         configuration.limits.pingInterval = nil
+        configuration.acceptsDeflate = deflate
         let lab = try Lab(configuration: configuration)
-        let port = try await lab.start()
+        return (lab, try await lab.start())
+    }
+
+    /// A run small enough for a test, against a lab in this process.
+    static func smallRun(port: Int) -> Benchmark.Options {
         var options = Benchmark.Options()
         options.port = port
         options.serverPID = getpid()
@@ -41,6 +48,45 @@ import Testing
         options.receivers = 5
         options.fanOutMessages = 4
         options.idleConnections = 20
+        return options
+    }
+
+    @Test func withDeflateEveryRowSaysSoAndCountsTheSame() async throws {
+        let (lab, port) = try await Self.startLab()
+        var options = Self.smallRun(port: port)
+        options.connectionCounts = [2]
+        options.receivers = 3
+        options.fanOutMessages = 3
+        options.fanOutSizes = [8192]
+        options.idleConnections = 10
+        options.deflate = DeflateOffer()
+        let rows = NIOLockedRows()
+        try await Benchmark(options: options).run { rows.append($0) }
+        #expect(rows.all.map(\.name) == ["idle connections, deflate", "echo, 2 connections, deflate", "fan-out to 3, 8 KiB, deflate"])
+        #expect(Dictionary(uniqueKeysWithValues: rows.all[2].figures)["deliveries"] == "9 of 9", "compressed broadcasts are read and counted")
+        let idle = Dictionary(uniqueKeysWithValues: rows.all[0].figures)
+        #expect(idle["connections"] == "10")
+        #expect(idle["per connection"] != nil && idle["after one echo each"] != nil)
+        await lab.stop()
+    }
+
+    @Test func withDeflateARefusingServerIsAnError() async throws {
+        let (lab, port) = try await Self.startLab(deflate: false)
+        var options = Benchmark.Options()
+        options.port = port
+        options.connectionCounts = [1]
+        options.deflate = DeflateOffer()
+        await #expect {
+            try await Benchmark(options: options).run { _ in }
+        } throws: { error in
+            "\(error)".contains("declined permessage-deflate")
+        }
+        await lab.stop()
+    }
+
+    @Test func aSmallRunCountsEveryRoundTripAndDelivery() async throws {
+        let (lab, port) = try await Self.startLab()
+        let options = Self.smallRun(port: port)
         let rows = NIOLockedRows()
         try await Benchmark(options: options).run { rows.append($0) }
         let names = rows.all.map(\.name)

@@ -31,6 +31,12 @@ struct ComparisonRequestTests {
         #expect(request.options.deflate)
     }
 
+    @Test("--tls asks for TLS; without it, plain TCP")
+    func tlsFlag() throws {
+        #expect(try ComparisonRequest(parsing: ["echo", "--tls"]).options.tls)
+        #expect(try !ComparisonRequest(parsing: ["echo"]).options.tls)
+    }
+
     @Test("mistakes are named", arguments: [
         ([], "needs a scenario"),
         (["chats"], "no scenario 'chats'"),
@@ -42,6 +48,7 @@ struct ComparisonRequestTests {
         (["chat", "--url", "http://localhost:8000/ws/chat"], "not a path"),
         (["chat", "--url", "wss://example.com:443"], "TLS"),
         (["chat", "--fast"], "unexpected '--fast'"),
+        (["chat", "--tls", "--url", "http://127.0.0.1:8000"], "--tls runs against a lab of its own"),
     ])
     func mistakes(words: [String], message: String) {
         #expect {

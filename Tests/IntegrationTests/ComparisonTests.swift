@@ -1,5 +1,6 @@
 import Comparison
 import Foundation
+import LabServer
 import Testing
 import WireClient
 import WireProtocol
@@ -34,8 +35,23 @@ struct ComparisonTests {
             #expect(result.deliveries.delivered == result.deliveries.sent, "\(result.transport.title) lost messages")
             #expect(result.deliveries.sent == (scenario == .job ? 4 : 3))
         }
-        // The proxy reports each connection once both of its directions have ended.
         let connections = report.results.reduce(0) { $0 + $1.measured.connections + $1.helpers.connections }
+        let closed = try await Self.closedConnections(reportedBy: proxy, expecting: connections)
+
+        #expect(closed.count == connections)
+        let reportedUp = report.results.reduce(0) { $0 + $1.measured.ledger.up.total + $1.helpers.ledger.up.total }
+        let reportedDown = report.results.reduce(0) { $0 + $1.measured.ledger.down.total + $1.helpers.ledger.down.total }
+        #expect(closed.reduce(0) { $0 + $1.up } == reportedUp)
+        #expect(closed.reduce(0) { $0 + $1.down } == reportedDown)
+        // Nothing the dissector could not place: every byte is overhead or payload.
+        for result in report.results {
+            #expect(result.measured.ledger.up.other == 0 && result.measured.ledger.down.other == 0)
+        }
+    }
+
+    /// The byte counts of each connection the proxy saw end (it reports one once both of its
+    /// directions have ended), once `connections` have or 10 s have passed; the proxy is stopped.
+    static func closedConnections(reportedBy proxy: ChildProcess, expecting connections: Int) async throws -> [(up: Int, down: Int)] {
         let deadline = ContinuousClock.now + .seconds(10)
         var closed: [(up: Int, down: Int)] = []
         repeat {
@@ -48,16 +64,47 @@ struct ComparisonTests {
         } while ContinuousClock.now < deadline
         proxy.signal(SIGKILL)
         _ = await proxy.waitForExit()
+        return closed
+    }
 
-        #expect(closed.count == connections)
-        let reportedUp = report.results.reduce(0) { $0 + $1.measured.ledger.up.total + $1.helpers.ledger.up.total }
-        let reportedDown = report.results.reduce(0) { $0 + $1.measured.ledger.down.total + $1.helpers.ledger.down.total }
-        #expect(closed.reduce(0) { $0 + $1.up } == reportedUp)
-        #expect(closed.reduce(0) { $0 + $1.down } == reportedDown)
-        // Nothing the dissector could not place: every byte is overhead or payload.
+    @Test("over TLS, the wire's bytes are the bytes an independent proxy saw, and TLS adds to the decrypted ones", arguments: [Scenario.echo, .chat])
+    func tlsBytesMatchAnIndependentProxy(scenario: Scenario) async throws {
+        let (lab, _) = try await startLab { $0.tls = LabTLSConfiguration(port: 0) }
+        defer { Task { await lab.stop() } }
+        let tlsPort = try #require(lab.tlsPort)
+        let proxy = try ChildProcess(try Paths.python(), ["\(Paths.peers)/byte_counting_proxy.py", String(tlsPort)])
+        #expect(await proxy.waitFor("listening "))
+        let proxyPort = try #require(proxy.stdout.split(separator: "\n").first.flatMap { Int($0.dropFirst("listening ".count)) })
+        var options = Self.quickOptions()
+        options.tls = true
+        let report = await ComparisonRunner(
+            scenario: scenario, options: options, target: ComparisonTarget(host: "localhost", port: proxyPort),
+            randomness: Randomness(.seeded(1)), tls: .verify(alsoTrusting: lab.tlsIdentity?.certificateChain ?? [])
+        ).run()
+
         for result in report.results {
-            #expect(result.measured.ledger.up.other == 0 && result.measured.ledger.down.other == 0)
+            #expect(result.failure == nil, "\(result.transport.title): \(result.failure ?? "")")
+            #expect(result.deliveries.delivered == result.deliveries.sent, "\(result.transport.title) lost messages")
+            let up = try #require(result.measured.tlsUp)
+            let down = try #require(result.measured.tlsDown)
+            // At least a handshake (a ClientHello up; a ServerHello and the certificate down) per connection.
+            #expect(up.records >= result.measured.connections && down.records >= 2 * result.measured.connections)
+            let added = try #require(result.measured.tlsAdded)
+            // Each connection's handshake carries the certificate (hundreds of bytes) at least.
+            #expect(added > 300 * result.measured.connections, "\(result.transport.title): TLS added \(added) B")
         }
+        let connections = report.results.reduce(0) { $0 + $1.measured.connections + $1.helpers.connections }
+        let closed = try await Self.closedConnections(reportedBy: proxy, expecting: connections)
+        #expect(closed.count == connections)
+        let wireUp = report.results.reduce(0) { $0 + ($1.measured.tlsUp?.bytes ?? 0) + ($1.helpers.tlsUp?.bytes ?? 0) }
+        let wireDown = report.results.reduce(0) { $0 + ($1.measured.tlsDown?.bytes ?? 0) + ($1.helpers.tlsDown?.bytes ?? 0) }
+        #expect(closed.reduce(0) { $0 + $1.up } == wireUp)
+        #expect(closed.reduce(0) { $0 + $1.down } == wireDown)
+        // The table and the JSON show it.
+        let table = report.table(width: 200)
+        #expect(table.contains { $0.hasPrefix("TLS on the wire") })
+        #expect(table.contains { $0.hasPrefix("  TLS overhead") })
+        #expect(report.json.text.contains(#""wire_bytes_up""#))
     }
 
     @Test("short polling waits for the next poll; pushes do not")

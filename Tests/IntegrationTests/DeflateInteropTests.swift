@@ -150,9 +150,17 @@ import WireProtocol
                 // The wire's payload: the compressed messages, and the close frames' codes.
                 #expect(webSocket.measured.compressedPayload <= webSocket.measured.payload(.up) + webSocket.measured.payload(.down))
                 #expect(webSocket.measured.payload(.up) + webSocket.measured.payload(.down) - webSocket.measured.compressedPayload <= 4)
-                #expect(report.table(width: 400).contains { $0.hasPrefix("WebSocket payload with permessage-deflate:") })
+                #expect(report.table(width: 400).contains { $0.hasPrefix("WebSocket payload with permessage-deflate, measured: up ") })
+                // The inflated rows: the wire's payload with each compressed message at its inflated size.
+                #expect(webSocket.measured.payloadInflated(.up) == webSocket.measured.payload(.up) - webSocket.measured.compressedUp + webSocket.measured.inflatedUp)
+                #expect(webSocket.measured.payloadInflated(.up) > webSocket.measured.payload(.up))
+                #expect(report.table(width: 400).filter { $0.hasPrefix("  inflated") }.count == 2)
+                let requestResponse = try #require(report.results.first { $0.transport == .requestResponse })
+                #expect(requestResponse.measured.payloadInflated(.down) == requestResponse.measured.payload(.down), "nothing compressed over HTTP")
+                #expect(report.json.text.contains(#""inflated_up""#))
             } else {
                 #expect(webSocket.measured.inflatedPayload == 0)
+                #expect(!report.table(width: 400).contains { $0.hasPrefix("  inflated") })
             }
         }
     }
